@@ -1,0 +1,148 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// signet: sign, attest and verify every MCP tool call.
+#[derive(Debug, Parser)]
+#[command(name = "signet", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new signing key (encrypted with a passphrase by default).
+    Keygen(KeygenArgs),
+    /// Show the identity (did:key, key id, algorithm, public key) of a key.
+    Identity(IdentityArgs),
+    /// Sign a tool call `{"name", "arguments"}` read from FILE or stdin.
+    Sign(SignArgs),
+    /// Verify a signed envelope or a compact JWS (intent or receipt); prints VALID or INVALID.
+    Verify(VerifyArgs),
+}
+
+/// Where the private key comes from.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// `file:PATH` or `env:VAR` (default: `file:$SIGNET_HOME/keys/<--key-name>.key`).
+    #[arg(long, env = "SIGNET_KEY_SOURCE", value_name = "SOURCE")]
+    pub key_source: Option<String>,
+    /// Name of the key under `$SIGNET_HOME/keys/` when no key source is given.
+    #[arg(long, default_value = "agent", value_name = "NAME")]
+    pub key_name: String,
+}
+
+/// Signature algorithms, by their configuration spelling.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AlgArg {
+    /// Ed25519 (RFC 8032), the default.
+    #[value(name = "ed25519")]
+    Ed25519,
+    /// ML-DSA-65 (FIPS 204), post-quantum.
+    #[value(name = "ml-dsa-65")]
+    MlDsa65,
+    /// Composite ML-DSA-65 + Ed25519: both halves must verify.
+    #[value(name = "ml-dsa-65-ed25519")]
+    MlDsa65Ed25519,
+}
+
+/// `signet keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Signature algorithm.
+    #[arg(long, short = 'a', value_enum, default_value = "ed25519")]
+    pub algorithm: AlgArg,
+    /// Key name; the key is written to `$SIGNET_HOME/keys/NAME.key`.
+    #[arg(long, default_value = "agent")]
+    pub name: String,
+    /// Write the key here instead.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Store the private key WITHOUT encryption (anyone who can read the file can sign).
+    #[arg(long)]
+    pub unencrypted: bool,
+    /// Replace an existing key file.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the identity as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `signet identity`.
+#[derive(Debug, Args)]
+pub struct IdentityArgs {
+    #[command(flatten)]
+    /// Key selection.
+    pub key: KeyArgs,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Output forms of `signet sign`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SignOutput {
+    /// The `{tool_call, signet}` envelope (JSON).
+    Envelope,
+    /// The intent's compact JWS only.
+    Jws,
+}
+
+/// `signet sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// File with the tool call (`-` or absent: stdin).
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    /// Key selection.
+    pub key: KeyArgs,
+    /// The server the call is meant for (signed as `aud`); `*` means any server.
+    #[arg(long, default_value = "*")]
+    pub audience: String,
+    /// File with the tool's full definition (from `tools/list`); its digest is signed.
+    #[arg(long, value_name = "FILE")]
+    pub tool_def: Option<PathBuf>,
+    /// MCP session id to sign into the intent.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Output form.
+    #[arg(long, value_enum, default_value = "envelope")]
+    pub output: SignOutput,
+}
+
+/// `signet verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// File with an envelope or compact JWS (`-` or absent: stdin).
+    pub file: Option<PathBuf>,
+    /// The signer's full did:key (needed for ML-DSA keys, whose kid is a short key id).
+    #[arg(long, value_name = "DID")]
+    pub signer: Option<String>,
+    /// Only accept these signers (did:key); repeatable.
+    #[arg(long = "allowed-signer", value_name = "DID")]
+    pub allowed_signers: Vec<String>,
+    /// Check freshness as of this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "TIME", conflicts_with = "no_time_check")]
+    pub at: Option<String>,
+    /// Skip the issued-at freshness check (for auditing old records).
+    #[arg(long)]
+    pub no_time_check: bool,
+    /// Maximum age of an intent, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub max_age: u32,
+    /// Allowed clock skew into the future, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub max_skew: u32,
+    /// The audience the intent must name exactly (an intent signed for `*` does not match).
+    #[arg(long)]
+    pub audience: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,398 @@
+//! The subcommands: each parses its input, calls `signet-core`, and prints.
+//!
+//! Human output goes to stdout; `--json` prints one JSON object per line. Diagnostics go to
+//! stderr.
+
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
+use signet_core::alg::{Algorithm, PublicKey, SigningKey};
+use signet_core::did::{Did, KeyId};
+use signet_core::digest::Digest;
+use signet_core::envelope::{self, CallContext};
+use signet_core::jws::{Jws, StatementKind};
+use signet_core::replay::{ReplayWindow, UnixTime};
+use signet_core::statement::{self, Audience, Intent, Nonce, Receipt, SessionId};
+
+use crate::cli::{
+    AlgArg, Cli, Command, IdentityArgs, KeyArgs, KeygenArgs, SignArgs, SignOutput, VerifyArgs,
+};
+use crate::keyfile::{self, KeySource};
+
+/// Exit code for a record that failed verification.
+pub const EXIT_INVALID: u8 = 3;
+/// Largest input file read, in bytes.
+const MAX_INPUT: u64 = 16 * 1024 * 1024;
+
+/// Run one command.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Keygen(a) => keygen(&a),
+        Command::Identity(a) => identity(&a),
+        Command::Sign(a) => sign(&a),
+        Command::Verify(a) => verify(&a),
+    }
+}
+
+fn out(text: &str) -> Result<()> {
+    let mut o = std::io::stdout().lock();
+    o.write_all(text.as_bytes())?;
+    o.write_all(b"\n")?;
+    o.flush()?;
+    Ok(())
+}
+
+fn now() -> Result<UnixTime> {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| anyhow!("system clock is before 1970"))?;
+    Ok(UnixTime(i64::try_from(d.as_secs())?))
+}
+
+fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| anyhow!("os random source failed: {e}"))?;
+    Ok(b)
+}
+
+fn read_input(file: Option<&Path>) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    match file {
+        Some(p) if p != Path::new("-") => {
+            let f =
+                std::fs::File::open(p).with_context(|| format!("cannot open `{}`", p.display()))?;
+            f.take(MAX_INPUT.saturating_add(1)).read_to_end(&mut buf)?;
+        }
+        _ => {
+            std::io::stdin()
+                .lock()
+                .take(MAX_INPUT.saturating_add(1))
+                .read_to_end(&mut buf)?;
+        }
+    }
+    if buf.len() as u64 > MAX_INPUT {
+        bail!("input is larger than {MAX_INPUT} bytes");
+    }
+    Ok(buf)
+}
+
+fn key_source(k: &KeyArgs) -> Result<KeySource> {
+    match &k.key_source {
+        Some(s) => s.parse(),
+        None => Ok(KeySource::File(keyfile::default_key_path(&k.key_name)?)),
+    }
+}
+
+fn algorithm(a: AlgArg) -> Algorithm {
+    match a {
+        AlgArg::Ed25519 => Algorithm::Ed25519,
+        AlgArg::MlDsa65 => Algorithm::MlDsa65,
+        AlgArg::MlDsa65Ed25519 => Algorithm::MlDsa65Ed25519,
+    }
+}
+
+fn identity_json(pk: &PublicKey) -> serde_json::Value {
+    let did = Did::from_public_key(pk);
+    json!({
+        "did": did.to_string(),
+        "key_id": KeyId::from_public_key(pk).to_string(),
+        "kid": signet_core::did::kid_for(pk),
+        "algorithm": pk.algorithm().jose_name(),
+        "public_key": URL_SAFE_NO_PAD.encode(pk.as_bytes()),
+    })
+}
+
+fn print_identity(pk: &PublicKey, as_json: bool) -> Result<()> {
+    if as_json {
+        return out(&identity_json(pk).to_string());
+    }
+    let did = Did::from_public_key(pk);
+    out(&format!(
+        "did:        {did}\nkey id:     {}\nalgorithm:  {}\npublic key: {}",
+        KeyId::from_public_key(pk),
+        pk.algorithm().jose_name(),
+        URL_SAFE_NO_PAD.encode(pk.as_bytes())
+    ))
+}
+
+fn keygen(a: &KeygenArgs) -> Result<ExitCode> {
+    let alg = algorithm(a.algorithm);
+    let path = match &a.out {
+        Some(p) => p.clone(),
+        None => keyfile::default_key_path(&a.name)?,
+    };
+    if path.exists() && !a.force {
+        bail!(
+            "`{}` already exists; refusing to overwrite a key (use --force to replace it)",
+            path.display()
+        );
+    }
+    let seed = zeroize::Zeroizing::new({
+        let mut s = vec![0u8; alg.seed_len()];
+        getrandom::fill(&mut s).map_err(|e| anyhow!("os random source failed: {e}"))?;
+        s
+    });
+    let key = SigningKey::from_seed(alg, &seed)?;
+    let pass = if a.unencrypted {
+        let mut err = std::io::stderr().lock();
+        writeln!(
+            err,
+            "signet: warning: writing an UNENCRYPTED private key; anyone who can read `{}` can sign as this identity",
+            path.display()
+        )?;
+        None
+    } else {
+        Some(keyfile::passphrase("new key passphrase: ", true)?)
+    };
+    let text = keyfile::key_file_text(&key, pass)?;
+    keyfile::write_secret_file(&path, &text, a.force)?;
+    {
+        let mut err = std::io::stderr().lock();
+        writeln!(
+            err,
+            "signet: wrote {} {} key to `{}`",
+            if a.unencrypted {
+                "unencrypted"
+            } else {
+                "encrypted"
+            },
+            alg,
+            path.display()
+        )?;
+    }
+    print_identity(&key.public_key(), a.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn identity(a: &IdentityArgs) -> Result<ExitCode> {
+    let key = keyfile::load(&key_source(&a.key)?)?;
+    print_identity(&key.public_key(), a.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sign(a: &SignArgs) -> Result<ExitCode> {
+    let input = read_input(a.file.as_deref())?;
+    let (call, rpc_id) =
+        envelope::parse_tool_call(&input).map_err(|e| anyhow!("bad tool call: {e}"))?;
+    let tool_def = match &a.tool_def {
+        Some(p) => {
+            let text =
+                std::fs::read(p).with_context(|| format!("cannot read `{}`", p.display()))?;
+            Some(
+                Digest::of_json_text(&text)
+                    .map_err(|e| anyhow!("bad tool definition `{}`: {e}", p.display()))?,
+            )
+        }
+        None => None,
+    };
+    let ctx = CallContext {
+        aud: Audience::new(a.audience.clone())?,
+        tool_def,
+        rpc_id,
+        session: a.session.clone().map(SessionId::new).transpose()?,
+    };
+    let key = keyfile::load(&key_source(&a.key)?)?;
+    let (env, _) =
+        envelope::sign_tool_call(&key, call, ctx, now()?, Nonce::from_random(random()?))?;
+    match a.output {
+        SignOutput::Envelope => out(&serde_json::to_string_pretty(&env)?)?,
+        SignOutput::Jws => out(&env.signet.request_signature)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The outcome of verifying one record.
+struct Report {
+    kind: StatementKind,
+    key: PublicKey,
+    statement: serde_json::Value,
+    iat: UnixTime,
+    aud: Option<String>,
+    summary: String,
+}
+
+/// A verification failure: the reason, and whether the input was malformed.
+struct Invalid {
+    reason: String,
+    malformed: bool,
+}
+
+impl<E: std::fmt::Display> From<(E, bool)> for Invalid {
+    fn from((e, malformed): (E, bool)) -> Self {
+        Invalid {
+            reason: e.to_string(),
+            malformed,
+        }
+    }
+}
+
+fn check_record(input: &[u8], signer: Option<&PublicKey>) -> Result<Report, Invalid> {
+    let text = std::str::from_utf8(input).map_err(|_| Invalid {
+        reason: "input is not utf-8 text".into(),
+        malformed: true,
+    })?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Invalid {
+            reason: "input is empty".into(),
+            malformed: true,
+        });
+    }
+    if text.starts_with('{') {
+        let env = envelope::parse_envelope(text.as_bytes())
+            .map_err(|e| Invalid::from((format!("malformed envelope: {e}"), true)))?;
+        let v = envelope::verify_envelope(&env, signer).map_err(|e| {
+            let m = e.is_malformed();
+            Invalid::from((e, m))
+        })?;
+        return Ok(intent_report(v.statement, v.key));
+    }
+    let jws = Jws::parse(text).map_err(|e| {
+        let m = e.is_malformed();
+        Invalid::from((format!("not a valid signet jws: {e}"), m))
+    })?;
+    let map = |e: statement::StatementError| {
+        let m = e.is_malformed();
+        Invalid::from((e, m))
+    };
+    match jws.header().typ {
+        StatementKind::Receipt => {
+            let v = statement::verify_parsed::<Receipt>(&jws, signer).map_err(map)?;
+            let r = &v.statement;
+            Ok(Report {
+                kind: StatementKind::Receipt,
+                summary: format!("receipt outcome={} intent={}", r.outcome, r.intent),
+                iat: r.iat,
+                aud: None,
+                statement: serde_json::to_value(r).unwrap_or_default(),
+                key: v.key,
+            })
+        }
+        _ => {
+            let v = statement::verify_parsed::<Intent>(&jws, signer).map_err(map)?;
+            Ok(intent_report(v.statement, v.key))
+        }
+    }
+}
+
+fn intent_report(i: Intent, key: PublicKey) -> Report {
+    Report {
+        kind: StatementKind::Intent,
+        summary: format!("intent tool={} aud={}", i.tool, i.aud),
+        iat: i.iat,
+        aud: Some(i.aud.to_string()),
+        statement: serde_json::to_value(&i).unwrap_or_default(),
+        key,
+    }
+}
+
+fn verify(a: &VerifyArgs) -> Result<ExitCode> {
+    let signer = match &a.signer {
+        Some(s) => Some(
+            s.parse::<Did>()
+                .map_err(|e| anyhow!("--signer `{s}` is not a valid did:key: {e}"))?
+                .public_key()
+                .clone(),
+        ),
+        None => None,
+    };
+    let allowed = a
+        .allowed_signers
+        .iter()
+        .map(|s| {
+            s.parse::<Did>()
+                .map_err(|e| anyhow!("--allowed-signer `{s}` is not a valid did:key: {e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let when = match &a.at {
+        Some(t) => Some(envelope::parse_time(t).map_err(|e| anyhow!("--at: {e}"))?),
+        None if a.no_time_check => None,
+        None => Some(now()?),
+    };
+    let window = ReplayWindow {
+        max_age: a.max_age,
+        max_skew: a.max_skew,
+    };
+    let input = read_input(a.file.as_deref())?;
+
+    let result = check_record(&input, signer.as_ref()).and_then(|r| {
+        if !allowed.is_empty() && !allowed.iter().any(|d| d.public_key() == &r.key) {
+            return Err(Invalid {
+                reason: format!(
+                    "signer `{}` is not in the allowed signers",
+                    Did::from_public_key(&r.key)
+                ),
+                malformed: false,
+            });
+        }
+        if let (Some(want), Some(got)) = (&a.audience, &r.aud)
+            && want != got
+        {
+            return Err(Invalid {
+                reason: format!("wrong audience: intent is for `{got}`, expected `{want}`"),
+                malformed: false,
+            });
+        }
+        if let (Some(now), StatementKind::Intent) = (when, r.kind) {
+            window
+                .check(r.iat, now)
+                .map_err(|e| Invalid::from((e, false)))?;
+        }
+        Ok(r)
+    });
+
+    match result {
+        Ok(r) => {
+            let did = Did::from_public_key(&r.key);
+            if a.json {
+                out(&json!({
+                    "valid": true,
+                    "kind": r.kind.typ(),
+                    "signer": did.to_string(),
+                    "algorithm": r.key.algorithm().jose_name(),
+                    "issued_at": envelope::format_time(r.iat).ok(),
+                    "statement": r.statement,
+                })
+                .to_string())?;
+            } else {
+                let ts = envelope::format_time(r.iat).unwrap_or_else(|_| r.iat.to_string());
+                out(&format!(
+                    "VALID {} signed by {} ({}) at {ts}",
+                    r.summary,
+                    short_did(&did),
+                    r.key.algorithm()
+                ))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(inv) => {
+            if a.json {
+                out(
+                    &json!({"valid": false, "malformed": inv.malformed, "reason": inv.reason})
+                        .to_string(),
+                )?;
+            } else {
+                out(&format!("INVALID: {}", inv.reason))?;
+            }
+            Ok(ExitCode::from(EXIT_INVALID))
+        }
+    }
+}
+
+/// A did:key short enough to read (long ML-DSA DIDs are abbreviated).
+fn short_did(did: &Did) -> String {
+    let s = did.to_string();
+    if s.len() <= 64 {
+        s
+    } else {
+        let head = s.get(..24).unwrap_or_default();
+        let tail = s.get(s.len().saturating_sub(8)..).unwrap_or_default();
+        format!("{head}…{tail} ({})", did.key_id())
+    }
+}
