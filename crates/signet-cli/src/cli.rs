@@ -24,6 +24,141 @@ pub enum Command {
     Sign(SignArgs),
     /// Verify a signed envelope or a compact JWS (intent or receipt); prints VALID or INVALID.
     Verify(VerifyArgs),
+    /// The audit log: list, show, verify, checkpoint, prove, export.
+    Log(LogArgs),
+}
+
+/// Which log, and with which key.
+#[derive(Debug, Args)]
+pub struct LogLocation {
+    /// The log file (default: `$SIGNET_HOME/log/signet.db`).
+    #[arg(long, env = "SIGNET_LOG", value_name = "PATH", global = true)]
+    pub log: Option<PathBuf>,
+    /// The log's public key, to verify checkpoints: a did:key, a C2SP verifier key
+    /// (`name+hash+key`), or a file holding one (default: `$SIGNET_HOME/keys/log.pub`).
+    #[arg(long, value_name = "KEY", global = true)]
+    pub log_key: Option<String>,
+}
+
+/// `signet log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    #[command(flatten)]
+    /// Which log.
+    pub location: LogLocation,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: LogCommand,
+}
+
+/// The `signet log` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// List entries: `sig_… index kind agent tool target time VALID`.
+    List(LogListArgs),
+    /// Show one entry (by index or `sig_…` id) with its decoded statement.
+    Show(LogShowArgs),
+    /// Check the whole log: tree, every signature, every checkpoint. Exit 3 if anything is wrong.
+    Verify(LogVerifyArgs),
+    /// Sign a checkpoint of the current log and keep it; prints the signed note.
+    Checkpoint(LogCheckpointArgs),
+    /// Export one entry with its inclusion proof and a signed checkpoint, for offline checks.
+    Prove(LogProveArgs),
+    /// Export every entry as JSON Lines or CSV.
+    Export(LogExportArgs),
+}
+
+/// `signet log list`.
+#[derive(Debug, Args)]
+pub struct LogListArgs {
+    /// Only this tool.
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// Only this signer (did:key or key id).
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Only this outcome (`executed`, `failed`, `denied`, `approval-required`, …).
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// Only this kind (`intent`, `receipt`, `pin`, `lifecycle`).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// At or after this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Show at most the newest N entries.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub limit: Option<u64>,
+    /// JSON Lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `signet log show`.
+#[derive(Debug, Args)]
+pub struct LogShowArgs {
+    /// Entry index or `sig_…` id.
+    pub id: String,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `signet log verify`.
+#[derive(Debug, Args)]
+pub struct LogVerifyArgs {
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `signet log checkpoint`.
+#[derive(Debug, Args)]
+pub struct LogCheckpointArgs {
+    #[command(flatten)]
+    /// The log's signing key (default: `$SIGNET_HOME/keys/log.key`).
+    pub key: LogKeyArgs,
+}
+
+/// The log's private key.
+#[derive(Debug, Args)]
+pub struct LogKeyArgs {
+    /// `file:PATH` or `env:VAR` for the log's Ed25519 signing key.
+    #[arg(long, value_name = "SOURCE")]
+    pub log_key_source: Option<String>,
+}
+
+/// `signet log prove`.
+#[derive(Debug, Args)]
+pub struct LogProveArgs {
+    /// Entry index, `sig_…` id, or a file holding a receipt or intent JWS.
+    pub what: String,
+    /// Write the bundle here instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object per line: index, id, leaf data and listing columns.
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+/// `signet log export`.
+#[derive(Debug, Args)]
+pub struct LogExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: ExportFormat,
+    /// Write here instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Where the private key comes from.
@@ -145,4 +280,8 @@ pub struct VerifyArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// For a proof bundle: the log's public key (did:key, C2SP verifier key, or a file);
+    /// default `$SIGNET_HOME/keys/log.pub`.
+    #[arg(long, value_name = "KEY")]
+    pub log_key: Option<String>,
 }

@@ -37,10 +37,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Identity(a) => identity(&a),
         Command::Sign(a) => sign(&a),
         Command::Verify(a) => verify(&a),
+        Command::Log(a) => crate::logcmd::run(a),
     }
 }
 
-fn out(text: &str) -> Result<()> {
+pub(crate) fn out(text: &str) -> Result<()> {
     let mut o = std::io::stdout().lock();
     o.write_all(text.as_bytes())?;
     o.write_all(b"\n")?;
@@ -48,7 +49,7 @@ fn out(text: &str) -> Result<()> {
     Ok(())
 }
 
-fn now() -> Result<UnixTime> {
+pub(crate) fn now() -> Result<UnixTime> {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|_| anyhow!("system clock is before 1970"))?;
@@ -61,7 +62,7 @@ fn random<const N: usize>() -> Result<[u8; N]> {
     Ok(b)
 }
 
-fn read_input(file: Option<&Path>) -> Result<Vec<u8>> {
+pub(crate) fn read_input(file: Option<&Path>) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     match file {
         Some(p) if p != Path::new("-") => {
@@ -82,7 +83,7 @@ fn read_input(file: Option<&Path>) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn key_source(k: &KeyArgs) -> Result<KeySource> {
+pub(crate) fn key_source(k: &KeyArgs) -> Result<KeySource> {
     match &k.key_source {
         Some(s) => s.parse(),
         None => Ok(KeySource::File(keyfile::default_key_path(&k.key_name)?)),
@@ -152,6 +153,13 @@ fn keygen(a: &KeygenArgs) -> Result<ExitCode> {
     };
     let text = keyfile::key_file_text(&key, pass)?;
     keyfile::write_secret_file(&path, &text, a.force)?;
+    // The public identity beside it, so verifiers need no passphrase.
+    let pub_path = path.with_extension("pub");
+    std::fs::write(
+        &pub_path,
+        format!("{}\n", Did::from_public_key(&key.public_key())),
+    )
+    .with_context(|| format!("cannot write `{}`", pub_path.display()))?;
     {
         let mut err = std::io::stderr().lock();
         writeln!(
@@ -320,6 +328,9 @@ fn verify(a: &VerifyArgs) -> Result<ExitCode> {
         max_skew: a.max_skew,
     };
     let input = read_input(a.file.as_deref())?;
+    if is_proof_bundle(&input) {
+        return crate::logcmd::verify_bundle(&input, a.log_key.as_deref(), a.json);
+    }
 
     let result = check_record(&input, signer.as_ref()).and_then(|r| {
         if !allowed.is_empty() && !allowed.iter().any(|d| d.public_key() == &r.key) {
@@ -383,6 +394,14 @@ fn verify(a: &VerifyArgs) -> Result<ExitCode> {
             Ok(ExitCode::from(EXIT_INVALID))
         }
     }
+}
+
+/// Does `input` look like a log proof bundle (a JSON object of type `signet.log-proof.v1`)?
+fn is_proof_bundle(input: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(input)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+        .is_some_and(|t| t == signet_log::bundle::BUNDLE_TYPE)
 }
 
 /// A did:key short enough to read (long ML-DSA DIDs are abbreviated).

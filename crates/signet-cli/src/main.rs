@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod keyfile;
+mod logcmd;
 
 use std::io::Write as _;
 use std::process::ExitCode;

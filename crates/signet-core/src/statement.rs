@@ -329,7 +329,7 @@ pub struct Receipt {
     pub response: Option<Digest>,
     /// The policy decision that let the call run or stopped it.
     pub decision: Decision,
-    /// Position of this receipt in the audit log, when assigned before signing.
+    /// Audit-log index of the intent entry this receipt attests, when the call was logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_index: Option<u64>,
     /// The gateway signer; equals the JWS `kid`.

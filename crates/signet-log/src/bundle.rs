@@ -1,0 +1,178 @@
+//! Offline proof bundles: one entry, its inclusion proof and a signed checkpoint, checkable
+//! with nothing but the log's public key (spec §13.4). In the spirit of C2SP `tlog-proof`,
+//! as one JSON object:
+//!
+//! ```json
+//! {
+//!   "type": "signet.log-proof.v1",
+//!   "index": 5,
+//!   "entry": { "kind": "receipt", "jws": "…" },
+//!   "inclusion": ["<base64 hash>", "…"],
+//!   "checkpoint": "<signed note: origin, size, root, signature line>"
+//! }
+//! ```
+//!
+//! The leaf data is the canonical form of `entry`; the tree size is the checkpoint's.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::entry::{Entry, EntryError, Summary};
+use crate::log::{LogError, StoreNodes};
+use crate::merkle::{self, Hash, LeafIndex, TreeSize};
+use crate::note::NoteVerifier;
+use crate::store::Store;
+
+/// The bundle's `type`.
+pub const BUNDLE_TYPE: &str = "signet.log-proof.v1";
+
+/// A proof bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofBundle {
+    /// Always [`BUNDLE_TYPE`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The entry's index.
+    pub index: u64,
+    /// The entry.
+    pub entry: serde_json::Value,
+    /// The inclusion proof, base64 (standard, padded) hashes from the leaf up.
+    pub inclusion: Vec<String>,
+    /// The signed checkpoint the proof leads to.
+    pub checkpoint: String,
+}
+
+/// Why a bundle does not verify.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// Not a bundle.
+    #[error("not a signet proof bundle: {0}")]
+    Malformed(String),
+    /// The checkpoint does not verify with the log key.
+    #[error("checkpoint does not verify with the log key: {0}")]
+    Checkpoint(String),
+    /// The entry is not in the tree the checkpoint commits to.
+    #[error("inclusion proof fails: {0}")]
+    Inclusion(String),
+    /// The entry's own signature or binding fails.
+    #[error("entry {index}: {source}")]
+    Entry {
+        /// The index.
+        index: u64,
+        /// Why.
+        source: EntryError,
+    },
+}
+
+/// What a verified bundle proves.
+#[derive(Debug, Clone)]
+pub struct VerifiedBundle {
+    /// The entry.
+    pub entry: Entry,
+    /// Its index.
+    pub index: u64,
+    /// The checkpoint it is included in.
+    pub checkpoint: Checkpoint,
+    /// The verified entry's summary.
+    pub summary: Summary,
+}
+
+/// Build the bundle for entry `index`, against the store's latest checkpoint.
+///
+/// # Errors
+/// [`LogError::NoSuchEntry`], store failures.
+pub fn prove<S: Store>(store: &S, index: u64) -> Result<ProofBundle, LogError> {
+    let (size, note) = store
+        .latest_checkpoint()?
+        .ok_or_else(|| LogError::Inconsistent("the log has no signed checkpoint".into()))?;
+    if index >= size {
+        return Err(LogError::NoSuchEntry { index, size });
+    }
+    let stored = store
+        .entry(index)?
+        .ok_or(LogError::NoSuchEntry { index, size })?;
+    let proof = merkle::inclusion_proof(LeafIndex(index), TreeSize(size), &StoreNodes(store))
+        .map_err(|e| LogError::Merkle(e.to_string()))?;
+    let entry: serde_json::Value = serde_json::from_slice(&stored.data)
+        .map_err(|e| LogError::Inconsistent(format!("entry {index} is not json: {e}")))?;
+    Ok(ProofBundle {
+        kind: BUNDLE_TYPE.to_owned(),
+        index,
+        entry,
+        inclusion: proof
+            .iter()
+            .map(|h| STANDARD.encode(h.as_bytes()))
+            .collect(),
+        checkpoint: note,
+    })
+}
+
+impl ProofBundle {
+    /// Parse a bundle from JSON text.
+    ///
+    /// # Errors
+    /// [`BundleError::Malformed`].
+    pub fn parse(text: &[u8]) -> Result<Self, BundleError> {
+        let b: ProofBundle =
+            serde_json::from_slice(text).map_err(|e| BundleError::Malformed(e.to_string()))?;
+        if b.kind != BUNDLE_TYPE {
+            return Err(BundleError::Malformed(format!(
+                "type is `{}`, expected `{BUNDLE_TYPE}`",
+                b.kind.chars().take(64).collect::<String>()
+            )));
+        }
+        Ok(b)
+    }
+
+    /// Verify offline with the log's key: the checkpoint's signature, the inclusion of the
+    /// entry in the checkpoint's tree, and the entry's own signatures.
+    ///
+    /// # Errors
+    /// [`BundleError`] naming the first check that failed.
+    pub fn verify(&self, log_key: &NoteVerifier) -> Result<VerifiedBundle, BundleError> {
+        let cp = checkpoint::open_checkpoint(&self.checkpoint, log_key)
+            .map_err(|e| BundleError::Checkpoint(e.to_string()))?;
+        let data = signet_core::canon::to_canonical_vec(&self.entry)
+            .map_err(|e| BundleError::Malformed(format!("entry: {e}")))?;
+        let proof = self
+            .inclusion
+            .iter()
+            .map(|h| {
+                STANDARD
+                    .decode(h)
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                    .map(Hash::from_bytes)
+                    .ok_or_else(|| {
+                        BundleError::Malformed("inclusion hash is not 32 bytes of base64".into())
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        merkle::verify_inclusion(
+            &merkle::leaf_hash(&data),
+            LeafIndex(self.index),
+            cp.size,
+            &proof,
+            &cp.root,
+        )
+        .map_err(|e| BundleError::Inclusion(e.to_string()))?;
+        let entry = Entry::from_leaf_data(&data).map_err(|source| BundleError::Entry {
+            index: self.index,
+            source,
+        })?;
+        let summary = entry.check().map_err(|source| BundleError::Entry {
+            index: self.index,
+            source,
+        })?;
+        Ok(VerifiedBundle {
+            entry,
+            index: self.index,
+            checkpoint: cp,
+            summary,
+        })
+    }
+}

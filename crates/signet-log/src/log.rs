@@ -1,0 +1,368 @@
+//! The log itself: appends entries to a [`Store`], keeps the Merkle tree's right edge,
+//! signs a checkpoint with every commit, and answers proofs.
+//!
+//! Invariants, checked when a log is opened and kept by every commit:
+//! - the stored latest checkpoint verifies with the log key and covers exactly the stored
+//!   entries (same size, same root), so the log never signs a checkpoint that is not an
+//!   extension of the last one it signed;
+//! - entries, their tree nodes and the new checkpoint are committed in one transaction.
+//!
+//! A writer marks the log `open` in its metadata while it runs and `closed` on a clean
+//! stop. Opening a log still marked `open` records a `restart` lifecycle entry: the previous
+//! writer crashed or was killed.
+
+use signet_core::alg::{Algorithm, SigningKey};
+use signet_core::replay::UnixTime;
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::entry::{Entry, EntryError, LifecycleEntry, LifecycleEvent};
+use crate::merkle::{self, Appender, Hash, NodeReader};
+use crate::note::NoteVerifier;
+use crate::store::{Columns, Commit, Store, StoreError, StoredEntry};
+
+/// Keep a checkpoint in the history every this many entries by default.
+pub const DEFAULT_KEEP_EVERY: u64 = 1024;
+
+/// Errors from the log.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An entry could not be encoded.
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    /// The log key is not an Ed25519 key (C2SP note signatures are Ed25519).
+    #[error("the log key must be an Ed25519 key, not `{0}`")]
+    KeyAlgorithm(Algorithm),
+    /// The stored log does not match its own metadata or last checkpoint.
+    #[error("log refuses to open: {0}")]
+    Inconsistent(String),
+    /// A Merkle computation failed.
+    #[error("merkle: {0}")]
+    Merkle(String),
+    /// No such entry.
+    #[error("no entry at index {index}: the log has {size} entries")]
+    NoSuchEntry {
+        /// The index asked for.
+        index: u64,
+        /// The log size.
+        size: u64,
+    },
+    /// Signing the checkpoint failed.
+    #[error("cannot sign checkpoint: {0}")]
+    Sign(String),
+}
+
+/// Reads perfect-subtree hashes from a store (the [`NodeReader`] the Merkle code needs).
+#[derive(Debug)]
+pub struct StoreNodes<'a, S: Store + ?Sized>(pub &'a S);
+
+impl<S: Store + ?Sized> NodeReader for StoreNodes<'_, S> {
+    type Error = StoreError;
+
+    fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
+        self.0
+            .nodes(&[(level, index)])?
+            .into_iter()
+            .next()
+            .flatten()
+            .ok_or_else(|| StoreError::Corrupt(format!("tree node ({level}, {index}) is missing")))
+    }
+}
+
+/// The columns stored for `entry` (derived without verifying signatures; verification
+/// re-derives them from verified statements and compares).
+///
+/// # Errors
+/// [`EntryError`] if a statement inside does not decode.
+pub fn columns_of(entry: &Entry) -> Result<Columns, EntryError> {
+    let s = entry.summary()?;
+    Ok(Columns {
+        kind: entry.kind().to_owned(),
+        at: s.at.map(|t| t.0),
+        agent: s.agent,
+        tool: s.tool,
+        target: s.target,
+        outcome: s.outcome,
+        reference: s.intent_digest.map(|d| d.to_string()),
+    })
+}
+
+/// An open log with its writer state.
+#[derive(Debug)]
+pub struct Log<S: Store> {
+    store: S,
+    key: SigningKey,
+    verifier: NoteVerifier,
+    origin: String,
+    appender: Appender,
+    keep_every: u64,
+    last_kept: u64,
+}
+
+impl<S: Store> Log<S> {
+    /// Open `store` for writing as the log named `origin`, signing checkpoints with `key`.
+    ///
+    /// A new log gets a `log-opened` entry; a log whose last writer did not stop cleanly
+    /// gets a `restart` entry. `detail` (program and version) goes into either.
+    ///
+    /// # Errors
+    /// [`LogError::KeyAlgorithm`] for a non-Ed25519 key; [`LogError::Inconsistent`] if the
+    /// store was made for another origin or key, or does not match its last checkpoint;
+    /// store failures.
+    pub fn open(
+        store: S,
+        key: SigningKey,
+        origin: &str,
+        now: UnixTime,
+        detail: &str,
+    ) -> Result<Self, LogError> {
+        let (mut log, was_open) = Self::load(store, key, origin)?;
+        let size = log.size();
+        let event = if size == 0 {
+            Some(LifecycleEvent::LogOpened)
+        } else if was_open {
+            Some(LifecycleEvent::Restart)
+        } else {
+            None
+        };
+        let marker: Vec<Entry> = event
+            .map(|event| {
+                Entry::Lifecycle(LifecycleEntry {
+                    event,
+                    at: now,
+                    detail: Some(detail.to_owned()),
+                })
+            })
+            .into_iter()
+            .collect();
+        let key_text = log.verifier.to_string();
+        log.commit(
+            &marker,
+            &[
+                ("origin", origin),
+                ("log_key", key_text.as_str()),
+                ("writer", "open"),
+            ],
+            size == 0,
+        )?;
+        Ok(log)
+    }
+
+    /// Open an existing log for maintenance (`signet log checkpoint`): the same checks as
+    /// [`Log::open`], but no lifecycle entry and no change to the writer mark.
+    ///
+    /// # Errors
+    /// As [`Log::open`].
+    pub fn open_maintenance(store: S, key: SigningKey, origin: &str) -> Result<Self, LogError> {
+        Ok(Self::load(store, key, origin)?.0)
+    }
+
+    fn load(store: S, key: SigningKey, origin: &str) -> Result<(Self, bool), LogError> {
+        if key.algorithm() != Algorithm::Ed25519 {
+            return Err(LogError::KeyAlgorithm(key.algorithm()));
+        }
+        let verifier = NoteVerifier::new(origin, &key.public_key())
+            .map_err(|e| LogError::Inconsistent(e.to_string()))?;
+        let key_text = verifier.to_string();
+        for (name, want) in [("origin", origin), ("log_key", key_text.as_str())] {
+            if let Some(have) = store.meta(name)?
+                && have != want
+            {
+                return Err(LogError::Inconsistent(format!(
+                    "this log's {name} is `{have}`, not `{want}`"
+                )));
+            }
+        }
+        let size = store.size()?;
+        let appender = Appender::restore(merkle::TreeSize(size), &StoreNodes(&store))
+            .map_err(|e| LogError::Inconsistent(format!("cannot rebuild the tree: {e}")))?;
+        match store.latest_checkpoint()? {
+            Some((cp_size, note)) => {
+                let cp = checkpoint::open_checkpoint(&note, &verifier).map_err(|e| {
+                    LogError::Inconsistent(format!("the latest checkpoint does not verify: {e}"))
+                })?;
+                if cp.size.0 != size || cp_size != size || cp.root != appender.root() {
+                    return Err(LogError::Inconsistent(format!(
+                        "the latest signed checkpoint (size {}) does not match the stored \
+                         entries (size {size}); run `signet log verify`",
+                        cp.size.0
+                    )));
+                }
+            }
+            None if size > 0 => {
+                return Err(LogError::Inconsistent(format!(
+                    "{size} entries but no signed checkpoint; run `signet log verify`"
+                )));
+            }
+            None => {}
+        }
+        let last_kept = store.checkpoints()?.last().map_or(0, |(s, _)| *s);
+        let was_open = store.meta("writer")?.as_deref() == Some("open");
+        Ok((
+            Log {
+                store,
+                key,
+                verifier,
+                origin: origin.to_owned(),
+                appender,
+                keep_every: DEFAULT_KEEP_EVERY,
+                last_kept,
+            },
+            was_open,
+        ))
+    }
+
+    /// Keep a checkpoint in the history every `n` entries (at least 1).
+    pub fn keep_every(&mut self, n: u64) {
+        self.keep_every = n.max(1);
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The log's note verifier (its public identity).
+    pub fn verifier(&self) -> &NoteVerifier {
+        &self.verifier
+    }
+
+    /// The number of entries.
+    pub fn size(&self) -> u64 {
+        self.appender.size().0
+    }
+
+    /// The current root hash.
+    pub fn root(&self) -> Hash {
+        self.appender.root()
+    }
+
+    /// Append entries in one durable commit; returns their indices.
+    ///
+    /// # Errors
+    /// Encoding or store failures; then nothing was appended.
+    pub fn append(&mut self, entries: &[Entry]) -> Result<Vec<u64>, LogError> {
+        let first = self.size();
+        self.commit(entries, &[], false)?;
+        Ok((first..self.size()).collect())
+    }
+
+    /// Append entries given as already-encoded leaf data with their columns (the group
+    /// commit path, which encodes outside the writer).
+    ///
+    /// # Errors
+    /// As [`Log::append`].
+    pub fn append_encoded(&mut self, entries: Vec<(Vec<u8>, Columns)>) -> Result<u64, LogError> {
+        let first = self.size();
+        self.append_rows(entries, &[], false)?;
+        Ok(first)
+    }
+
+    /// Sign the current state and keep the checkpoint in the history; returns the signed
+    /// note.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn checkpoint(&mut self) -> Result<String, LogError> {
+        self.commit(&[], &[], true)?;
+        self.store
+            .latest_checkpoint()?
+            .map(|(_, n)| n)
+            .ok_or_else(|| LogError::Inconsistent("checkpoint vanished".into()))
+    }
+
+    /// Record a clean stop and mark the log closed.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn close(mut self, now: UnixTime, detail: &str) -> Result<S, LogError> {
+        let stop = Entry::Lifecycle(LifecycleEntry {
+            event: LifecycleEvent::Stop,
+            at: now,
+            detail: Some(detail.to_owned()),
+        });
+        self.commit(&[stop], &[("writer", "closed")], true)?;
+        Ok(self.store)
+    }
+
+    fn commit(
+        &mut self,
+        entries: &[Entry],
+        meta: &[(&str, &str)],
+        keep: bool,
+    ) -> Result<(), LogError> {
+        let mut encoded = Vec::with_capacity(entries.len());
+        for e in entries {
+            encoded.push((e.leaf_data()?, columns_of(e)?));
+        }
+        self.append_rows(encoded, meta, keep)
+    }
+
+    /// Hash `rows` into the tree and commit them with a new checkpoint; on any failure the
+    /// in-memory tree is rolled back and nothing is written.
+    fn append_rows(
+        &mut self,
+        rows: Vec<(Vec<u8>, Columns)>,
+        meta: &[(&str, &str)],
+        keep: bool,
+    ) -> Result<(), LogError> {
+        let first = self.size();
+        let saved = self.appender.clone();
+        let mut stored = Vec::with_capacity(rows.len());
+        let mut nodes = Vec::with_capacity(rows.len().saturating_mul(2));
+        for (i, (data, columns)) in (first..).zip(rows) {
+            match self.appender.append(merkle::leaf_hash(&data)) {
+                Ok(n) => nodes.extend(n),
+                Err(e) => {
+                    self.appender = saved;
+                    return Err(LogError::Merkle(e.to_string()));
+                }
+            }
+            stored.push(StoredEntry {
+                index: i,
+                data,
+                columns,
+            });
+        }
+        match self.write(&stored, &nodes, meta, keep) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.appender = saved;
+                Err(e)
+            }
+        }
+    }
+
+    fn write(
+        &mut self,
+        stored: &[StoredEntry],
+        nodes: &[(u8, u64, Hash)],
+        meta: &[(&str, &str)],
+        keep: bool,
+    ) -> Result<(), LogError> {
+        let size = self.size();
+        let cp = Checkpoint {
+            origin: self.origin.clone(),
+            size: merkle::TreeSize(size),
+            root: self.appender.root(),
+            extensions: Vec::new(),
+        };
+        let note = checkpoint::sign_checkpoint(&cp, &self.origin, &self.key)
+            .map_err(|e| LogError::Sign(e.to_string()))?;
+        let keep = keep || size >= self.last_kept.saturating_add(self.keep_every);
+        self.store.commit(&Commit {
+            entries: stored,
+            nodes,
+            checkpoint: Some((size, &note)),
+            keep_checkpoint: keep,
+            meta,
+        })?;
+        if keep {
+            self.last_kept = size;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,500 @@
+//! The embedded default store: one SQLite file in WAL mode with `synchronous = FULL`, so a
+//! commit that returned is on disk (it survives `kill -9` and power loss, as far as the
+//! disk honours `fsync`).
+//!
+//! Schema (version 1):
+//!
+//! ```sql
+//! meta(key TEXT PRIMARY KEY, value TEXT)
+//! entries(idx INTEGER PRIMARY KEY, kind, at, agent, tool, target, outcome, reference, data BLOB)
+//! nodes(level, idx, hash BLOB, PRIMARY KEY(level, idx)) WITHOUT ROWID
+//! checkpoints(size INTEGER PRIMARY KEY, note TEXT)   -- kept checkpoints
+//! latest(id = 1, size, note)                           -- the newest signed checkpoint
+//! nonces(signer, nonce, forget_after, PRIMARY KEY(signer, nonce)) WITHOUT ROWID
+//! ```
+//!
+//! SQL stays in this module.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use signet_core::replay::UnixTime;
+
+use crate::merkle::Hash;
+use crate::store::{Columns, Commit, Filter, Store, StoreError, StoredEntry};
+
+/// The schema version this code writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries(
+    idx INTEGER PRIMARY KEY NOT NULL,
+    kind TEXT NOT NULL,
+    at INTEGER,
+    agent TEXT,
+    tool TEXT,
+    target TEXT,
+    outcome TEXT,
+    reference TEXT,
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_at ON entries(at);
+CREATE INDEX IF NOT EXISTS entries_tool ON entries(tool);
+CREATE INDEX IF NOT EXISTS entries_reference ON entries(reference) WHERE reference IS NOT NULL;
+CREATE TABLE IF NOT EXISTS nodes(
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY(level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints(size INTEGER PRIMARY KEY NOT NULL, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS latest(
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    size INTEGER NOT NULL,
+    note TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS nonces(
+    signer TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    forget_after INTEGER NOT NULL,
+    PRIMARY KEY(signer, nonce)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(forget_after);
+";
+
+/// A log stored in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+fn be(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn to_i64(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Backend(format!("value `{v}` out of range")))
+}
+
+fn to_u64(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative index `{v}`")))
+}
+
+fn hash_of(blob: &[u8]) -> Result<Hash, StoreError> {
+    <[u8; 32]>::try_from(blob)
+        .map(Hash::from_bytes)
+        .map_err(|_| StoreError::Corrupt(format!("node hash of {} bytes", blob.len())))
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the log at `path`. The parent directory must exist.
+    ///
+    /// # Errors
+    /// The file cannot be opened or is not a signet log of a known schema version.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::Backend(format!("cannot open `{}`: {e}", path.display())))?;
+        Self::init(conn)
+    }
+
+    /// Open the log at `path` read-only (for listing and verification). The file must exist.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::open`], and when the file does not exist.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Backend(format!(
+                "no log at `{}`",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::Backend(format!("cannot open `{}`: {e}", path.display())))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(be)?;
+        let store = SqliteStore { conn };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// An in-memory store, for tests.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(be)?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(be)?;
+        // WAL + FULL: every commit fsyncs the WAL, so a returned commit is durable.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(be)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(be)?;
+        conn.pragma_update(None, "foreign_keys", "OFF")
+            .map_err(be)?;
+        conn.execute_batch(SCHEMA).map_err(be)?;
+        conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?1)",
+            params![SCHEMA_VERSION.to_string()],
+        )
+        .map_err(be)?;
+        let store = SqliteStore { conn };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        let found = self.meta("schema")?.unwrap_or_default();
+        if found != SCHEMA_VERSION.to_string() {
+            return Err(StoreError::Schema {
+                found,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        Ok(())
+    }
+
+    fn row_to_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Columns, Vec<u8>)> {
+        Ok((
+            row.get(0)?,
+            Columns {
+                kind: row.get(1)?,
+                at: row.get(2)?,
+                agent: row.get(3)?,
+                tool: row.get(4)?,
+                target: row.get(5)?,
+                outcome: row.get(6)?,
+                reference: row.get(7)?,
+            },
+            row.get(8)?,
+        ))
+    }
+}
+
+const ENTRY_COLUMNS: &str = "idx, kind, at, agent, tool, target, outcome, reference, data";
+
+impl Store for SqliteStore {
+    fn size(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+            .map_err(be)?;
+        to_u64(n)
+    }
+
+    fn commit(&mut self, commit: &Commit<'_>) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(be)?;
+        if let Some(first) = commit.entries.first() {
+            // Single writer: the batch must start where the stored log ends.
+            let next: i64 = tx
+                .query_row("SELECT coalesce(max(idx) + 1, 0) FROM entries", [], |r| {
+                    r.get(0)
+                })
+                .map_err(be)?;
+            if to_u64(next)? != first.index {
+                return Err(StoreError::Backend(format!(
+                    "another writer changed the log: expected the next index to be {}, it is {next}",
+                    first.index
+                )));
+            }
+        }
+        {
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT INTO entries(idx, kind, at, agent, tool, target, outcome, reference, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(be)?;
+            for e in commit.entries {
+                let c = &e.columns;
+                ins.execute(params![
+                    to_i64(e.index)?,
+                    c.kind,
+                    c.at,
+                    c.agent,
+                    c.tool,
+                    c.target,
+                    c.outcome,
+                    c.reference,
+                    e.data
+                ])
+                .map_err(be)?;
+            }
+            let mut node = tx
+                .prepare_cached("INSERT INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)")
+                .map_err(be)?;
+            for (level, idx, hash) in commit.nodes {
+                node.execute(params![level, to_i64(*idx)?, &hash.as_bytes()[..]])
+                    .map_err(be)?;
+            }
+            if let Some((size, note)) = commit.checkpoint {
+                tx.execute(
+                    "INSERT INTO latest(id, size, note) VALUES (1, ?1, ?2)
+                     ON CONFLICT(id) DO UPDATE SET size = excluded.size, note = excluded.note",
+                    params![to_i64(size)?, note],
+                )
+                .map_err(be)?;
+                if commit.keep_checkpoint {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO checkpoints(size, note) VALUES (?1, ?2)",
+                        params![to_i64(size)?, note],
+                    )
+                    .map_err(be)?;
+                }
+            }
+            for (k, v) in commit.meta {
+                tx.execute(
+                    "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    params![k, v],
+                )
+                .map_err(be)?;
+            }
+        }
+        tx.commit().map_err(be)
+    }
+
+    fn entry(&self, index: u64) -> Result<Option<StoredEntry>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM entries WHERE idx = ?1"
+            ))
+            .map_err(be)?;
+        let row = st
+            .query_row(params![to_i64(index)?], Self::row_to_entry)
+            .optional()
+            .map_err(be)?;
+        row.map(|(idx, columns, data)| {
+            Ok(StoredEntry {
+                index: to_u64(idx)?,
+                data,
+                columns,
+            })
+        })
+        .transpose()
+    }
+
+    fn find_reference(&self, reference: &str) -> Result<Vec<u64>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT idx FROM entries WHERE reference = ?1 ORDER BY idx")
+            .map_err(be)?;
+        let rows = st
+            .query_map(params![reference], |r| r.get::<_, i64>(0))
+            .map_err(be)?;
+        rows.map(|r| r.map_err(be).and_then(to_u64)).collect()
+    }
+
+    fn scan(
+        &self,
+        from: u64,
+        f: &mut dyn FnMut(StoredEntry) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM entries WHERE idx >= ?1 ORDER BY idx"
+            ))
+            .map_err(be)?;
+        let mut rows = st.query(params![to_i64(from)?]).map_err(be)?;
+        while let Some(row) = rows.next().map_err(be)? {
+            let (idx, columns, data) = Self::row_to_entry(row).map_err(be)?;
+            let go = f(StoredEntry {
+                index: to_u64(idx)?,
+                data,
+                columns,
+            })?;
+            if !go {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn query(&self, filter: &Filter) -> Result<Vec<StoredEntry>, StoreError> {
+        let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE 1 = 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut add = |clause: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&format!(" AND {clause} ?{}", args.len()));
+        };
+        if let Some(k) = &filter.kind {
+            add("kind =", k.clone().into());
+        }
+        if let Some(t) = &filter.tool {
+            add("tool =", t.clone().into());
+        }
+        if let Some(a) = &filter.agent {
+            add("agent =", a.clone().into());
+        }
+        if let Some(o) = &filter.outcome {
+            add("outcome =", o.clone().into());
+        }
+        if let Some(s) = filter.since {
+            add("at >=", s.into());
+        }
+        if let Some(u) = filter.until {
+            add("at <", u.into());
+        }
+        // Newest `limit` entries, shown oldest first.
+        let sql = match filter.limit {
+            Some(n) => format!(
+                "SELECT * FROM ({sql} ORDER BY idx DESC LIMIT {}) ORDER BY idx",
+                to_i64(n)?
+            ),
+            None => format!("{sql} ORDER BY idx"),
+        };
+        let mut st = self.conn.prepare(&sql).map_err(be)?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(args), Self::row_to_entry)
+            .map_err(be)?;
+        rows.map(|r| {
+            let (idx, columns, data) = r.map_err(be)?;
+            Ok(StoredEntry {
+                index: to_u64(idx)?,
+                data,
+                columns,
+            })
+        })
+        .collect()
+    }
+
+    fn nodes(&self, which: &[(u8, u64)]) -> Result<Vec<Option<Hash>>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2")
+            .map_err(be)?;
+        which
+            .iter()
+            .map(|(level, idx)| {
+                let blob: Option<Vec<u8>> = st
+                    .query_row(params![level, to_i64(*idx)?], |r| r.get(0))
+                    .optional()
+                    .map_err(be)?;
+                blob.map(|b| hash_of(&b)).transpose()
+            })
+            .collect()
+    }
+
+    fn scan_nodes(
+        &self,
+        f: &mut dyn FnMut(u8, u64, Hash) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT level, idx, hash FROM nodes ORDER BY level, idx")
+            .map_err(be)?;
+        let mut rows = st.query([]).map_err(be)?;
+        while let Some(row) = rows.next().map_err(be)? {
+            let level: i64 = row.get(0).map_err(be)?;
+            let idx: i64 = row.get(1).map_err(be)?;
+            let blob: Vec<u8> = row.get(2).map_err(be)?;
+            let level = u8::try_from(level)
+                .map_err(|_| StoreError::Corrupt(format!("node level `{level}`")))?;
+            f(level, to_u64(idx)?, hash_of(&blob)?)?;
+        }
+        Ok(())
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        let row: Option<(i64, String)> = self
+            .conn
+            .query_row("SELECT size, note FROM latest WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(be)?;
+        row.map(|(s, n)| Ok((to_u64(s)?, n))).transpose()
+    }
+
+    fn checkpoints(&self) -> Result<Vec<(u64, String)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT size, note FROM checkpoints ORDER BY size")
+            .map_err(be)?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(be)?;
+        rows.map(|r| {
+            let (s, n) = r.map_err(be)?;
+            Ok((to_u64(s)?, n))
+        })
+        .collect()
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(be)
+    }
+
+    fn insert_nonce(
+        &mut self,
+        signer: &str,
+        nonce: &str,
+        forget_after: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(be)?;
+        tx.execute("DELETE FROM nonces WHERE forget_after < ?1", params![now.0])
+            .map_err(be)?;
+        let n = tx
+            .execute(
+                "INSERT OR IGNORE INTO nonces(signer, nonce, forget_after) VALUES (?1, ?2, ?3)",
+                params![signer, nonce, forget_after.0],
+            )
+            .map_err(be)?;
+        tx.commit().map_err(be)?;
+        Ok(n == 1)
+    }
+}
+
+/// The persistent nonce store for replay protection: [`signet_core::replay::NonceStore`]
+/// over a [`Store`]. Nonces survive restarts.
+#[derive(Debug)]
+pub struct PersistentNonces<S: Store> {
+    store: S,
+}
+
+impl<S: Store> PersistentNonces<S> {
+    /// Keep nonces in `store`.
+    pub fn new(store: S) -> Self {
+        PersistentNonces { store }
+    }
+}
+
+impl<S: Store> signet_core::replay::NonceStore for PersistentNonces<S> {
+    type Error = StoreError;
+
+    fn insert_if_absent(
+        &mut self,
+        signer: &str,
+        nonce: &str,
+        forget_after: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.store.insert_nonce(signer, nonce, forget_after, now)
+    }
+}

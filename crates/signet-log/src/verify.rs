@@ -1,0 +1,382 @@
+//! Whole-log verification: recompute the tree from the entries, check every signature,
+//! every binding and every checkpoint, and report each problem by index and reason.
+//!
+//! What is checked:
+//! - entries are numbered 0..n without gaps, each is canonical, decodes, and its statements
+//!   verify; the stored listing columns equal what the entry says;
+//! - each receipt names an intent logged before it (and its `log_index`, when present, is
+//!   that intent's index);
+//! - the stored tree nodes equal the ones recomputed from the entries (level by level);
+//! - every kept checkpoint and the latest one verify with the log key and commit to the
+//!   root recomputed at their size; the latest covers every entry.
+//!
+//! Signatures are checked on all cores, in chunks.
+
+use std::collections::HashMap;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::entry::{Entry, Summary};
+use crate::log::StoreNodes;
+use crate::merkle::{self, Appender, Hash};
+use crate::note::NoteVerifier;
+use crate::store::{Columns, Store, StoreError, StoredEntry};
+
+/// Entries checked per parallel chunk.
+const CHUNK: usize = 4096;
+
+/// One thing wrong with the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The entry index, when the problem is one entry's.
+    pub index: Option<u64>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The result of verifying a log.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Entries found.
+    pub entries: u64,
+    /// Statement signatures verified.
+    pub signatures: u64,
+    /// Checkpoints verified.
+    pub checkpoints: u64,
+    /// The root recomputed from the entries.
+    pub root: Hash,
+    /// The latest checkpoint, when it verified.
+    pub latest: Option<Checkpoint>,
+    /// Everything wrong, in order found.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// True when nothing is wrong.
+    #[must_use]
+    pub fn is_valid(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+fn expected_columns(entry: &Entry, s: &Summary) -> Columns {
+    Columns {
+        kind: entry.kind().to_owned(),
+        at: s.at.map(|t| t.0),
+        agent: s.agent.clone(),
+        tool: s.tool.clone(),
+        target: s.target.clone(),
+        outcome: s.outcome.clone(),
+        reference: s.intent_digest.as_ref().map(ToString::to_string),
+    }
+}
+
+/// Per-entry result of the parallel part.
+type Checked = Result<(Entry, Summary), String>;
+
+fn check_one(e: &StoredEntry) -> Checked {
+    let entry = Entry::from_leaf_data(&e.data).map_err(|err| err.to_string())?;
+    let summary = entry.check().map_err(|err| err.to_string())?;
+    if expected_columns(&entry, &summary) != e.columns {
+        return Err("stored listing columns differ from the entry".into());
+    }
+    Ok((entry, summary))
+}
+
+fn check_chunk(chunk: &[StoredEntry]) -> Vec<Checked> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, 16);
+    let per = chunk.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunk
+            .chunks(per)
+            .map(|part| s.spawn(move || part.iter().map(check_one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| vec![Err("verifier thread failed".into())])
+            })
+            .collect()
+    })
+}
+
+/// A running digest of one tree level's nodes, in index order.
+#[derive(Default)]
+struct LevelDigest {
+    hasher: Sha256,
+    count: u64,
+}
+
+impl LevelDigest {
+    fn add(&mut self, index: u64, hash: &Hash) {
+        self.hasher.update(index.to_be_bytes());
+        self.hasher.update(hash.as_bytes());
+        self.count = self.count.saturating_add(1);
+    }
+    fn finish(self) -> (Vec<u8>, u64) {
+        (self.hasher.finalize().to_vec(), self.count)
+    }
+}
+
+struct State {
+    appender: Appender,
+    expected_index: u64,
+    intents: HashMap<[u8; 32], u64>,
+    recomputed: Vec<LevelDigest>,
+    signatures: u64,
+    roots_at: HashMap<u64, Hash>,
+}
+
+/// Verify the whole log in `store` with the log's key. `progress(done, total)` is called
+/// after each chunk.
+///
+/// # Errors
+/// Only when the store cannot be read; everything wrong with the data is in the report.
+pub fn verify_log<S: Store>(
+    store: &S,
+    key: &NoteVerifier,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, StoreError> {
+    let total = store.size()?;
+    let mut problems = Vec::new();
+    let kept = store.checkpoints()?;
+    let latest = store.latest_checkpoint()?;
+    let mut wanted_sizes: Vec<u64> = kept.iter().map(|(s, _)| *s).collect();
+    if let Some((s, _)) = &latest {
+        wanted_sizes.push(*s);
+    }
+
+    let mut st = State {
+        appender: Appender::new(),
+        expected_index: 0,
+        intents: HashMap::new(),
+        recomputed: Vec::new(),
+        signatures: 0,
+        roots_at: HashMap::new(),
+    };
+    if wanted_sizes.contains(&0) {
+        st.roots_at.insert(0, st.appender.root());
+    }
+    let mut chunk: Vec<StoredEntry> = Vec::with_capacity(CHUNK);
+    let mut process =
+        |chunk: &mut Vec<StoredEntry>, st: &mut State, problems: &mut Vec<Problem>| {
+            let results = check_chunk(chunk);
+            for (stored, result) in chunk.drain(..).zip(results) {
+                absorb(st, problems, &wanted_sizes, &stored, result);
+            }
+            progress(st.expected_index, total);
+        };
+    store.scan(0, &mut |e| {
+        chunk.push(e);
+        if chunk.len() >= CHUNK {
+            process(&mut chunk, &mut st, &mut problems);
+        }
+        Ok(true)
+    })?;
+    process(&mut chunk, &mut st, &mut problems);
+
+    // Stored tree nodes against the recomputed ones, level by level.
+    let mut stored_levels: Vec<LevelDigest> = Vec::new();
+    store.scan_nodes(&mut |level, index, hash| {
+        let l = usize::from(level);
+        while stored_levels.len() <= l {
+            stored_levels.push(LevelDigest::default());
+        }
+        if let Some(d) = stored_levels.get_mut(l) {
+            d.add(index, &hash);
+        }
+        Ok(())
+    })?;
+    let levels = stored_levels.len().max(st.recomputed.len());
+    let mut stored_iter = stored_levels.into_iter();
+    let mut recomputed_iter = std::mem::take(&mut st.recomputed).into_iter();
+    for level in 0..levels {
+        let a = stored_iter.next().unwrap_or_default().finish();
+        let b = recomputed_iter.next().unwrap_or_default().finish();
+        if a != b {
+            problems.push(Problem {
+                index: None,
+                reason: format!(
+                    "stored tree nodes at level {level} ({} stored, {} expected) differ from the \
+                     nodes recomputed from the entries",
+                    a.1, b.1
+                ),
+            });
+        }
+    }
+
+    // Checkpoints.
+    let mut checkpoints = 0u64;
+    let mut check_cp = |what: &str, size: u64, note: &str, problems: &mut Vec<Problem>| {
+        match checkpoint::open_checkpoint(note, key) {
+            Err(e) => problems.push(Problem {
+                index: None,
+                reason: format!("{what} checkpoint (size {size}) does not verify: {e}"),
+            }),
+            Ok(cp) if cp.size.0 != size => problems.push(Problem {
+                index: None,
+                reason: format!(
+                    "{what} checkpoint is stored as size {size} but signs size {}",
+                    cp.size.0
+                ),
+            }),
+            Ok(cp) => match st.roots_at.get(&size) {
+                Some(root) if *root == cp.root => {
+                    checkpoints = checkpoints.saturating_add(1);
+                    return Some(cp);
+                }
+                Some(_) => problems.push(Problem {
+                    index: None,
+                    reason: format!(
+                        "{what} checkpoint (size {size}) signs a root that the entries do not \
+                         produce: entries before {size} were changed"
+                    ),
+                }),
+                None => problems.push(Problem {
+                    index: None,
+                    reason: format!(
+                        "{what} checkpoint signs size {size} but the log has {} entries: \
+                         entries were removed",
+                        st.expected_index
+                    ),
+                }),
+            },
+        }
+        None
+    };
+    for (size, note) in &kept {
+        check_cp("kept", *size, note, &mut problems);
+    }
+    let latest_cp = match &latest {
+        Some((size, note)) => {
+            let cp = check_cp("latest", *size, note, &mut problems);
+            if *size < st.expected_index {
+                problems.push(Problem {
+                    index: Some(*size),
+                    reason: format!(
+                        "entries {size}..{} are not covered by the latest signed checkpoint: \
+                         added after signing",
+                        st.expected_index
+                    ),
+                });
+            }
+            cp
+        }
+        None if st.expected_index > 0 => {
+            problems.push(Problem {
+                index: None,
+                reason: "the log has entries but no signed checkpoint".into(),
+            });
+            None
+        }
+        None => None,
+    };
+    if total != st.expected_index {
+        problems.push(Problem {
+            index: None,
+            reason: format!(
+                "the store counts {total} entries but {} were read",
+                st.expected_index
+            ),
+        });
+    }
+    Ok(Report {
+        entries: st.expected_index,
+        signatures: st.signatures,
+        checkpoints,
+        root: st.appender.root(),
+        latest: latest_cp,
+        problems,
+    })
+}
+
+fn absorb(
+    st: &mut State,
+    problems: &mut Vec<Problem>,
+    wanted_sizes: &[u64],
+    stored: &StoredEntry,
+    result: Checked,
+) {
+    if stored.index != st.expected_index {
+        problems.push(Problem {
+            index: Some(stored.index),
+            reason: if stored.index > st.expected_index {
+                format!(
+                    "entries {}..{} are missing",
+                    st.expected_index, stored.index
+                )
+            } else {
+                "entry out of order".into()
+            },
+        });
+    }
+    // The tree is built over the entries as stored, in the order read, so every later root
+    // reflects the damage too.
+    let i = st.appender.size().0;
+    let completed = match st.appender.append(merkle::leaf_hash(&stored.data)) {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(Problem {
+                index: Some(stored.index),
+                reason: e.to_string(),
+            });
+            return;
+        }
+    };
+    for (level, index, hash) in completed {
+        let l = usize::from(level);
+        while st.recomputed.len() <= l {
+            st.recomputed.push(LevelDigest::default());
+        }
+        if let Some(d) = st.recomputed.get_mut(l) {
+            d.add(index, &hash);
+        }
+    }
+    st.expected_index = st.appender.size().0;
+    if wanted_sizes.contains(&st.expected_index) {
+        st.roots_at.insert(st.expected_index, st.appender.root());
+    }
+    match result {
+        Err(reason) => problems.push(Problem {
+            index: Some(stored.index),
+            reason,
+        }),
+        Ok((entry, summary)) => {
+            if matches!(entry, Entry::Intent(_) | Entry::Receipt(_)) {
+                st.signatures = st.signatures.saturating_add(1);
+            }
+            if let Some(d) = &summary.intent_digest {
+                st.intents.insert(*d.as_bytes(), i);
+            }
+            if let Some((intent, log_index)) = &summary.receipt {
+                match st.intents.get(intent.as_bytes()) {
+                    None => problems.push(Problem {
+                        index: Some(stored.index),
+                        reason: "receipt names an intent that is not in the log before it".into(),
+                    }),
+                    Some(at) if log_index.is_some_and(|li| li != *at) => problems.push(Problem {
+                        index: Some(stored.index),
+                        reason: format!(
+                            "receipt says its intent is entry {}, but it is entry {at}",
+                            log_index.unwrap_or_default()
+                        ),
+                    }),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Recompute the root at `size` from the store's nodes (O(log n) reads).
+///
+/// # Errors
+/// Missing nodes or store failures.
+pub fn stored_root<S: Store>(store: &S, size: u64) -> Result<Hash, StoreError> {
+    merkle::root(merkle::TreeSize(size), &StoreNodes(store))
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
