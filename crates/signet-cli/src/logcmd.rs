@@ -243,11 +243,37 @@ fn jws_payload(jws: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(parsed.payload()).ok()
 }
 
+/// A log file that exists but cannot be read as a log is a failed verification (exit 3),
+/// not a usage error: damage must never look like success or like a typo.
+fn unreadable(a: &LogVerifyArgs, e: &dyn std::fmt::Display) -> Result<ExitCode> {
+    let reason = format!("cannot read the log: {e}");
+    if a.json {
+        out(&json!({"valid": false, "problems": [{"index": null, "reason": reason}]}).to_string())?;
+    } else {
+        out(&format!("INVALID: {reason}"))?;
+    }
+    Ok(ExitCode::from(EXIT_INVALID))
+}
+
 fn verify_cmd(loc: &LogLocation, a: &LogVerifyArgs) -> Result<ExitCode> {
-    let store = open_ro(loc)?;
-    let origin = origin_of(&store)?;
+    let path = log_path(loc)?;
+    if !path.exists() {
+        bail!("no log at `{}`", path.display());
+    }
+    let store = match SqliteStore::open_read_only(&path) {
+        Ok(s) => s,
+        Err(e) => return unreadable(a, &e),
+    };
+    let origin = match store.meta("origin") {
+        Ok(Some(o)) => o,
+        Ok(None) => return unreadable(a, &"no origin recorded"),
+        Err(e) => return unreadable(a, &e),
+    };
     let key = log_verifier(loc.log_key.as_deref(), &origin)?;
-    let total = store.size()?;
+    let total = match store.size() {
+        Ok(n) => n,
+        Err(e) => return unreadable(a, &e),
+    };
     let bar = if std::io::stderr().is_terminal() && !a.json {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
@@ -260,11 +286,14 @@ fn verify_cmd(loc: &LogLocation, a: &LogVerifyArgs) -> Result<ExitCode> {
     } else {
         None
     };
-    let report = verify::verify_log(&store, &key, &mut |done, _| {
+    let report = match verify::verify_log(&store, &key, &mut |done, _| {
         if let Some(b) = &bar {
             b.set_position(done);
         }
-    })?;
+    }) {
+        Ok(r) => r,
+        Err(e) => return unreadable(a, &e),
+    };
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -72,16 +72,16 @@ fn expected_columns(entry: &Entry, s: &Summary) -> Columns {
     }
 }
 
-/// Per-entry result of the parallel part.
-type Checked = Result<(Entry, Summary), String>;
+/// Per-entry result of the parallel part: the verified entry, and a problem with its stored
+/// columns if any (the entry itself still counts, so later receipts can name it).
+type Checked = Result<(Entry, Summary, Option<String>), String>;
 
 fn check_one(e: &StoredEntry) -> Checked {
     let entry = Entry::from_leaf_data(&e.data).map_err(|err| err.to_string())?;
     let summary = entry.check().map_err(|err| err.to_string())?;
-    if expected_columns(&entry, &summary) != e.columns {
-        return Err("stored listing columns differ from the entry".into());
-    }
-    Ok((entry, summary))
+    let columns = (expected_columns(&entry, &summary) != e.columns)
+        .then(|| "stored listing columns differ from the entry".to_owned());
+    Ok((entry, summary, columns))
 }
 
 fn check_chunk(chunk: &[StoredEntry]) -> Vec<Checked> {
@@ -345,7 +345,13 @@ fn absorb(
             index: Some(stored.index),
             reason,
         }),
-        Ok((entry, summary)) => {
+        Ok((entry, summary, column_problem)) => {
+            if let Some(reason) = column_problem {
+                problems.push(Problem {
+                    index: Some(stored.index),
+                    reason,
+                });
+            }
             if matches!(entry, Entry::Intent(_) | Entry::Receipt(_)) {
                 st.signatures = st.signatures.saturating_add(1);
             }
