@@ -366,3 +366,77 @@ impl<S: Store> Log<S> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+    use crate::sqlite::SqliteStore;
+
+    fn key(b: u8) -> SigningKey {
+        SigningKey::from_seed(Algorithm::Ed25519, &[b; 32]).unwrap()
+    }
+
+    fn kinds<S: Store>(log: &Log<S>) -> Vec<String> {
+        let mut out = Vec::new();
+        log.store()
+            .scan(0, &mut |e| {
+                let en = Entry::from_leaf_data(&e.data).unwrap();
+                out.push(en.summary().unwrap().outcome.unwrap_or_default());
+                Ok(true)
+            })
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn markers_for_open_clean_stop_and_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l.db");
+        let t = UnixTime(1_795_000_000);
+        let log = Log::open(SqliteStore::open(&p).unwrap(), key(1), "o", t, "v").unwrap();
+        assert_eq!(log.size(), 1);
+        log.close(t, "v").unwrap();
+        // Clean stop: reopening adds nothing.
+        let log = Log::open(SqliteStore::open(&p).unwrap(), key(1), "o", t, "v").unwrap();
+        assert_eq!(kinds(&log), ["log-opened", "stop"]);
+        drop(log); // no close: like a crash
+        let log = Log::open(SqliteStore::open(&p).unwrap(), key(1), "o", t, "v").unwrap();
+        assert_eq!(kinds(&log), ["log-opened", "stop", "restart"]);
+    }
+
+    #[test]
+    fn refuses_other_key_origin_and_a_stale_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l.db");
+        let t = UnixTime(1_795_000_000);
+        Log::open(SqliteStore::open(&p).unwrap(), key(1), "o", t, "v")
+            .unwrap()
+            .close(t, "v")
+            .unwrap();
+        for (k, origin) in [(key(2), "o"), (key(1), "other")] {
+            let err = Log::open(SqliteStore::open(&p).unwrap(), k, origin, t, "v").unwrap_err();
+            assert!(matches!(err, LogError::Inconsistent(_)), "{err}");
+        }
+        let err = Log::open(
+            SqliteStore::open(&p).unwrap(),
+            SigningKey::from_seed(Algorithm::MlDsa65, &[1; 32]).unwrap(),
+            "o",
+            t,
+            "v",
+        )
+        .unwrap_err();
+        assert!(matches!(err, LogError::KeyAlgorithm(_)));
+        // An entry added behind the log's back: the latest checkpoint no longer matches.
+        {
+            let c = rusqlite::Connection::open(&p).unwrap();
+            c.execute(
+                "INSERT INTO entries(idx, kind, data) VALUES (2, 'lifecycle', x'7b7d')",
+                [],
+            )
+            .unwrap();
+        }
+        let err = Log::open(SqliteStore::open(&p).unwrap(), key(1), "o", t, "v").unwrap_err();
+        assert!(matches!(err, LogError::Inconsistent(_)), "{err}");
+    }
+}

@@ -498,3 +498,74 @@ impl<S: Store> signet_core::replay::NonceStore for PersistentNonces<S> {
         self.store.insert_nonce(signer, nonce, forget_after, now)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+    use signet_core::replay::NonceStore as _;
+
+    #[test]
+    fn nonces_survive_reopen_and_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.db");
+        {
+            let mut n = PersistentNonces::new(SqliteStore::open(&path).unwrap());
+            assert!(
+                n.insert_if_absent("did:key:a", "n1", UnixTime(400), UnixTime(100))
+                    .unwrap()
+            );
+            assert!(
+                !n.insert_if_absent("did:key:a", "n1", UnixTime(400), UnixTime(101))
+                    .unwrap()
+            );
+            // Same nonce from another signer is a different entry.
+            assert!(
+                n.insert_if_absent("did:key:b", "n1", UnixTime(400), UnixTime(101))
+                    .unwrap()
+            );
+        }
+        // A restart does not forget a nonce inside its window…
+        let mut n = PersistentNonces::new(SqliteStore::open(&path).unwrap());
+        assert!(
+            !n.insert_if_absent("did:key:a", "n1", UnixTime(400), UnixTime(200))
+                .unwrap()
+        );
+        // …and drops it once its window has passed.
+        assert!(
+            n.insert_if_absent("did:key:a", "n1", UnixTime(900), UnixTime(401))
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_schema_and_concurrent_writer_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        drop(SqliteStore::open(&path).unwrap());
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute("UPDATE meta SET value = '99' WHERE key = 'schema'", [])
+                .unwrap();
+        }
+        assert!(matches!(
+            SqliteStore::open(&path),
+            Err(StoreError::Schema { .. })
+        ));
+
+        let mut s = SqliteStore::in_memory().unwrap();
+        let e = StoredEntry {
+            index: 5,
+            data: b"{}".to_vec(),
+            columns: Columns::default(),
+        };
+        let err = s
+            .commit(&Commit {
+                entries: std::slice::from_ref(&e),
+                ..Commit::default()
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("another writer"), "{err}");
+        assert_eq!(s.size().unwrap(), 0);
+    }
+}
