@@ -10,9 +10,10 @@
 //! - every kept checkpoint and the latest one verify with the log key and commit to the
 //!   root recomputed at their size; the latest covers every entry.
 //!
-//! Signatures are checked on all cores, in chunks.
+//! Signatures are checked on all cores, in chunks, while the next chunk is read.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
@@ -75,6 +76,12 @@ fn expected_columns(entry: &Entry, s: &Summary) -> Columns {
 /// Per-entry result of the parallel part: the verified entry, and a problem with its stored
 /// columns if any (the entry itself still counts, so later receipts can name it).
 type Checked = Result<(Entry, Summary, Option<String>), String>;
+
+/// A chunk of entries and the thread checking it.
+type Job<'scope> = (
+    Arc<Vec<StoredEntry>>,
+    std::thread::ScopedJoinHandle<'scope, Vec<Checked>>,
+);
 
 fn check_one(e: &StoredEntry) -> Checked {
     let entry = Entry::from_leaf_data(&e.data).map_err(|err| err.to_string())?;
@@ -149,6 +156,10 @@ pub fn verify_log<S: Store>(
     if let Some((s, _)) = &latest {
         wanted_sizes.push(*s);
     }
+    // Sorted for binary search: a log keeps a checkpoint every 1024 entries, so a linear
+    // search per entry would make verification quadratic in the log size.
+    wanted_sizes.sort_unstable();
+    wanted_sizes.dedup();
 
     let mut st = State {
         appender: Appender::new(),
@@ -158,26 +169,47 @@ pub fn verify_log<S: Store>(
         signatures: 0,
         roots_at: HashMap::new(),
     };
-    if wanted_sizes.contains(&0) {
+    if wanted_sizes.binary_search(&0).is_ok() {
         st.roots_at.insert(0, st.appender.root());
     }
-    let mut chunk: Vec<StoredEntry> = Vec::with_capacity(CHUNK);
-    let mut process =
-        |chunk: &mut Vec<StoredEntry>, st: &mut State, problems: &mut Vec<Problem>| {
-            let results = check_chunk(chunk);
-            for (stored, result) in chunk.drain(..).zip(results) {
-                absorb(st, problems, &wanted_sizes, &stored, result);
+    // Pipelined: while one chunk's statements are checked on all cores, this thread reads
+    // the next chunk from the store; results are absorbed strictly in index order.
+    let mut finish = |job: Option<Job<'_>>, st: &mut State, problems: &mut Vec<Problem>| {
+        if let Some((entries, handle)) = job {
+            let results = handle.join().unwrap_or_else(|_| {
+                entries
+                    .iter()
+                    .map(|_| Err("verifier thread failed".into()))
+                    .collect()
+            });
+            for (stored, result) in entries.iter().zip(results) {
+                absorb(st, problems, &wanted_sizes, stored, result);
             }
             progress(st.expected_index, total);
-        };
-    store.scan(0, &mut |e| {
-        chunk.push(e);
-        if chunk.len() >= CHUNK {
-            process(&mut chunk, &mut st, &mut problems);
         }
-        Ok(true)
+    };
+    std::thread::scope(|s| {
+        let mut chunk: Vec<StoredEntry> = Vec::with_capacity(CHUNK);
+        let mut in_flight: Option<Job<'_>> = None;
+        let submit = |chunk: Vec<StoredEntry>| -> Job<'_> {
+            let entries = Arc::new(chunk);
+            let theirs = Arc::clone(&entries);
+            (entries, s.spawn(move || check_chunk(&theirs)))
+        };
+        let scanned = store.scan(0, &mut |e| {
+            chunk.push(e);
+            if chunk.len() >= CHUNK {
+                let job = submit(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                finish(in_flight.replace(job), &mut st, &mut problems);
+            }
+            Ok(true)
+        });
+        finish(in_flight.take(), &mut st, &mut problems);
+        scanned?;
+        // The last, partial chunk (possibly empty: progress is still reported once).
+        finish(Some(submit(chunk)), &mut st, &mut problems);
+        Ok::<(), StoreError>(())
     })?;
-    process(&mut chunk, &mut st, &mut problems);
 
     // Stored tree nodes against the recomputed ones, level by level.
     let mut stored_levels: Vec<LevelDigest> = Vec::new();
@@ -337,7 +369,7 @@ fn absorb(
         }
     }
     st.expected_index = st.appender.size().0;
-    if wanted_sizes.contains(&st.expected_index) {
+    if wanted_sizes.binary_search(&st.expected_index).is_ok() {
         st.roots_at.insert(st.expected_index, st.appender.root());
     }
     match result {
