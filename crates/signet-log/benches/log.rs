@@ -44,9 +44,7 @@
 //! `SIGNET_BENCH_DIR` (where the temporary directory goes; default the system temp dir),
 //! `SIGNET_BENCH_PROOFS` (proofs timed in step 4, default 10 000),
 //! `SIGNET_BENCH_NO_CRITERION=1` (skip step 4's criterion part), `SIGNET_BENCH_ONLY_B=1`
-//! (skip log A, steps 2 to 4), `SIGNET_BENCH_NO_REFERENCE=1` (diagnosis: the pre-encoded
-//! rows of step 5 leave the `reference` column empty, so the random-keyed
-//! `entries_reference` index gets no insert). Without `--bench` (as under
+//! (skip log A, steps 2 to 4). Without `--bench` (as under
 //! `cargo test --benches`) it runs a tiny smoke configuration.
 
 #![expect(
@@ -95,7 +93,6 @@ struct Config {
     dir: Option<PathBuf>,
     criterion: bool,
     proofs: u64,
-    no_reference: bool,
     log_a: bool,
 }
 
@@ -120,7 +117,6 @@ impl Config {
                 dir: None,
                 criterion: false,
                 proofs: 100,
-                no_reference: false,
                 log_a: true,
             };
         }
@@ -140,7 +136,6 @@ impl Config {
             dir: std::env::var_os("SIGNET_BENCH_DIR").map(PathBuf::from),
             criterion: std::env::var("SIGNET_BENCH_NO_CRITERION").is_err(),
             proofs: env_u64("SIGNET_BENCH_PROOFS", 10_000).max(1),
-            no_reference: std::env::var("SIGNET_BENCH_NO_REFERENCE").is_ok(),
             log_a: std::env::var("SIGNET_BENCH_ONLY_B").is_err(),
         }
     }
@@ -376,12 +371,7 @@ fn main() {
     };
     let mut enc_rows: Vec<Window> = Vec::new();
     let enc_what = format!(
-        "`Log::append_encoded` (pre-encoded{}), batches of {}",
-        if cfg.no_reference {
-            ", `reference` column left empty"
-        } else {
-            ""
-        },
+        "`Log::append_encoded` (pre-encoded), batches of {}",
         cfg.batch
     );
     for at in cfg.points(final_b) {
@@ -404,24 +394,7 @@ fn main() {
         let mut left = usize::try_from(cfg.window).expect("n");
         while left > 0 {
             let n = left.min(cfg.batch);
-            let rows: Vec<(Vec<u8>, Columns)> = next
-                .take(n)
-                .iter()
-                .map(|e| {
-                    let (data, columns) = encode(e);
-                    if cfg.no_reference {
-                        // Diagnosis: nothing goes into the one index whose key is random
-                        // (`entries_reference`, the intent digest).
-                        let columns = Columns {
-                            reference: None,
-                            ..columns
-                        };
-                        (data, columns)
-                    } else {
-                        (data, columns)
-                    }
-                })
-                .collect();
+            let rows: Vec<(Vec<u8>, Columns)> = next.take(n).iter().map(encode).collect();
             let t = Instant::now();
             log.append_encoded(rows).expect("append");
             secs += t.elapsed().as_secs_f64();

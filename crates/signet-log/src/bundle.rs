@@ -14,8 +14,6 @@
 //!
 //! The leaf data is the canonical form of `entry`; the tree size is the checkpoint's.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, Checkpoint};
@@ -103,10 +101,7 @@ pub fn prove<S: Store>(store: &S, index: u64) -> Result<ProofBundle, LogError> {
         kind: BUNDLE_TYPE.to_owned(),
         index,
         entry,
-        inclusion: proof
-            .iter()
-            .map(|h| STANDARD.encode(h.as_bytes()))
-            .collect(),
+        inclusion: proof.iter().map(Hash::to_base64).collect(),
         checkpoint: note,
     })
 }
@@ -142,14 +137,8 @@ impl ProofBundle {
             .inclusion
             .iter()
             .map(|h| {
-                STANDARD
-                    .decode(h)
-                    .ok()
-                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                    .map(Hash::from_bytes)
-                    .ok_or_else(|| {
-                        BundleError::Malformed("inclusion hash is not 32 bytes of base64".into())
-                    })
+                Hash::from_base64(h)
+                    .map_err(|e| BundleError::Malformed(format!("inclusion hash: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         merkle::verify_inclusion(

@@ -70,6 +70,19 @@ impl<S: Store + ?Sized> NodeReader for StoreNodes<'_, S> {
             .flatten()
             .ok_or_else(|| StoreError::Corrupt(format!("tree node ({level}, {index}) is missing")))
     }
+
+    fn nodes(&self, ids: &[(u8, u64)]) -> Result<Vec<Hash>, StoreError> {
+        self.0
+            .nodes(ids)?
+            .into_iter()
+            .zip(ids)
+            .map(|(h, (level, index))| {
+                h.ok_or_else(|| {
+                    StoreError::Corrupt(format!("tree node ({level}, {index}) is missing"))
+                })
+            })
+            .collect()
+    }
 }
 
 /// The columns stored for `entry` (derived without verifying signatures; verification

@@ -41,7 +41,6 @@ CREATE TABLE IF NOT EXISTS entries(
 );
 CREATE INDEX IF NOT EXISTS entries_at ON entries(at);
 CREATE INDEX IF NOT EXISTS entries_tool ON entries(tool);
-CREATE INDEX IF NOT EXISTS entries_reference ON entries(reference) WHERE reference IS NOT NULL;
 CREATE TABLE IF NOT EXISTS nodes(
     level INTEGER NOT NULL,
     idx INTEGER NOT NULL,
@@ -82,9 +81,7 @@ fn to_u64(v: i64) -> Result<u64, StoreError> {
 }
 
 fn hash_of(blob: &[u8]) -> Result<Hash, StoreError> {
-    <[u8; 32]>::try_from(blob)
-        .map(Hash::from_bytes)
-        .map_err(|_| StoreError::Corrupt(format!("node hash of {} bytes", blob.len())))
+    Hash::from_slice(blob).map_err(|e| StoreError::Corrupt(format!("node hash: {e}")))
 }
 
 impl SqliteStore {
@@ -288,17 +285,6 @@ impl Store for SqliteStore {
             })
         })
         .transpose()
-    }
-
-    fn find_reference(&self, reference: &str) -> Result<Vec<u64>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT idx FROM entries WHERE reference = ?1 ORDER BY idx")
-            .map_err(be)?;
-        let rows = st
-            .query_map(params![reference], |r| r.get::<_, i64>(0))
-            .map_err(be)?;
-        rows.map(|r| r.map_err(be).and_then(to_u64)).collect()
     }
 
     fn scan(

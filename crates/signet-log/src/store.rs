@@ -119,12 +119,6 @@ pub trait Store {
     /// Backend failures.
     fn entry(&self, index: u64) -> Result<Option<StoredEntry>, StoreError>;
 
-    /// The entries whose intent digest column is `reference` (normally one).
-    ///
-    /// # Errors
-    /// Backend failures.
-    fn find_reference(&self, reference: &str) -> Result<Vec<u64>, StoreError>;
-
     /// Call `f` on every entry with index ≥ `from`, in index order, until it returns
     /// `Ok(false)`.
     ///
