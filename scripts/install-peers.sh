@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Install the third-party peers the tests use, pinned, into target/peers/ (git-ignored).
 # Safe to run repeatedly: each step is skipped when its pinned version is already there.
+#   target/peers/js    npm: jose, MCP "everything" and filesystem servers
+#   target/peers/py    Python venv with the MCP SDK (client side of the end-to-end tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEERS="$PWD/target/peers"
 mkdir -p "$PEERS/js"
 
 JOSE_VERSION=6.2.17
+MCP_SERVERS_VERSION=2026.8.31
+PY_MCP_VERSION=2.3.0
 
 need() { command -v "$1" >/dev/null 2>&1; }
 
@@ -14,12 +18,35 @@ if ! need node || ! need npm; then
   echo "install-peers: node and npm are required (Debian: apt-get install nodejs npm)" >&2
   exit 1
 fi
+if ! need python3; then
+  echo "install-peers: python3 (3.10+) with venv is required (Debian: apt-get install python3-venv)" >&2
+  exit 1
+fi
+
+npm_version() {
+  node -p "try{require('$PEERS/js/node_modules/$1/package.json').version}catch(e){''}" 2>/dev/null
+}
+
+npm_pin() { # package version
+  if [ "$(npm_version "$1")" != "$2" ]; then
+    echo "install-peers: npm $1@$2" >&2
+    (cd "$PEERS/js" && { [ -f package.json ] || echo '{"private":true}' > package.json; } \
+      && npm install --no-audit --no-fund --loglevel=error "$1@$2" >&2)
+  fi
+}
 
 # npm `jose`: an independent JOSE implementation that must accept signet's JWS.
-if [ "$(node -p "try{require('$PEERS/js/node_modules/jose/package.json').version}catch(e){''}" 2>/dev/null)" != "$JOSE_VERSION" ]; then
-  echo "install-peers: npm jose@$JOSE_VERSION" >&2
-  (cd "$PEERS/js" && { [ -f package.json ] || echo '{"private":true}' > package.json; } \
-    && npm install --no-audit --no-fund --loglevel=error "jose@$JOSE_VERSION" >&2)
+npm_pin jose "$JOSE_VERSION"
+# The reference MCP servers signet proxies in the end-to-end tests and the demo.
+npm_pin @modelcontextprotocol/server-everything "$MCP_SERVERS_VERSION"
+npm_pin @modelcontextprotocol/server-filesystem "$MCP_SERVERS_VERSION"
+
+# The Python MCP SDK: a real MCP client that talks to servers through `signet proxy`.
+PY="$PEERS/py"
+if [ "$("$PY/bin/python" -c 'import importlib.metadata as m; print(m.version("mcp"))' 2>/dev/null)" != "$PY_MCP_VERSION" ]; then
+  echo "install-peers: PyPI mcp==$PY_MCP_VERSION" >&2
+  python3 -m venv "$PY" >&2
+  "$PY/bin/python" -m pip install --quiet --disable-pip-version-check "mcp==$PY_MCP_VERSION" >&2
 fi
 
 echo "$PEERS"

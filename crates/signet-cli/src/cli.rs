@@ -26,6 +26,111 @@ pub enum Command {
     Verify(VerifyArgs),
     /// The audit log: list, show, verify, checkpoint, prove, export.
     Log(LogArgs),
+    /// Run an MCP server behind signet: every tool call signed, attested, pinned and logged.
+    Proxy(ProxyArgs),
+    /// Write a commented default config and create the agent, gateway and log keys.
+    Init(InitArgs),
+    /// Show tool pins and pending changes as a diff; accept changes.
+    Pins(PinsArgs),
+    /// Wrap a real MCP server, drive calls through the proxy, show and verify the records.
+    Demo(DemoArgs),
+}
+
+/// `signet proxy`.
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// The config file (default: `$SIGNET_CONFIG`, else `$SIGNET_HOME/signet.toml|yaml`).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The server's name in intents and pins (default: `stdio:` + the command line).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The agent's key: `file:PATH` or `env:VAR`.
+    #[arg(long, value_name = "SOURCE")]
+    pub key_source: Option<String>,
+    /// The gateway's receipt key: `file:PATH` or `env:VAR`.
+    #[arg(long, value_name = "SOURCE")]
+    pub gateway_key_source: Option<String>,
+    /// The log's checkpoint key: `file:PATH` or `env:VAR`.
+    #[arg(long, value_name = "SOURCE")]
+    pub log_key_source: Option<String>,
+    /// The log file (default: `$SIGNET_HOME/log/signet.db`).
+    #[arg(long, env = "SIGNET_LOG", value_name = "PATH")]
+    pub log: Option<PathBuf>,
+    /// `warn`, `hide` or `block` a tool whose definition is not the pinned one.
+    #[arg(long, value_name = "MODE")]
+    pub pin_mode: Option<String>,
+    /// DANGEROUS: forward calls even when the log or a key is unavailable (recorded).
+    #[arg(long)]
+    pub fail_open: bool,
+    /// Refuse calls the client did not sign itself.
+    #[arg(long)]
+    pub require_signatures: bool,
+    /// Do not add receipts to results (they are still logged).
+    #[arg(long)]
+    pub no_receipts_in_result: bool,
+    /// Largest message accepted, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// The server command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// `signet init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Algorithm of the agent and gateway keys (default: the config's, else ed25519).
+    #[arg(short, long, value_enum)]
+    pub algorithm: Option<AlgArg>,
+    /// Write keys UNENCRYPTED (otherwise the passphrase comes from SIGNET_PASSPHRASE or a
+    /// prompt).
+    #[arg(long)]
+    pub unencrypted: bool,
+    /// Replace an existing config file (keys are never replaced).
+    #[arg(long)]
+    pub force: bool,
+    /// Write `signet.yaml` instead of `signet.toml`.
+    #[arg(long)]
+    pub yaml: bool,
+}
+
+/// `signet pins`.
+#[derive(Debug, Args)]
+pub struct PinsArgs {
+    /// Only the server whose name contains this text.
+    #[arg(long, value_name = "TEXT", global = true)]
+    pub server: Option<String>,
+    /// What to do (default: list).
+    #[command(subcommand)]
+    pub command: Option<PinsCommand>,
+}
+
+/// The `signet pins` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PinsCommand {
+    /// Each server with its pinned tools and pending changes.
+    List,
+    /// Pending changes as a diff of the old and new definitions.
+    Diff,
+    /// Accept pending changes (all, or `--tool NAME`).
+    Accept {
+        /// Only this tool.
+        #[arg(long, value_name = "NAME")]
+        tool: Option<String>,
+    },
+}
+
+/// `signet demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo's state here (default: a fresh temporary directory, removed after).
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// The MCP server to wrap (default: the MCP "everything" server from target/peers, or
+    /// via npx).
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 /// Which log, and with which key.

@@ -38,6 +38,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sign(a) => sign(&a),
         Command::Verify(a) => verify(&a),
         Command::Log(a) => crate::logcmd::run(a),
+        Command::Proxy(a) => crate::proxycmd::proxy(&a),
+        Command::Init(a) => crate::proxycmd::init(&a),
+        Command::Pins(a) => crate::proxycmd::pins(&a),
+        Command::Demo(a) => crate::demo::demo(&a),
     }
 }
 
@@ -90,7 +94,7 @@ pub(crate) fn key_source(k: &KeyArgs) -> Result<KeySource> {
     }
 }
 
-fn algorithm(a: AlgArg) -> Algorithm {
+pub(crate) fn algorithm(a: AlgArg) -> Algorithm {
     match a {
         AlgArg::Ed25519 => Algorithm::Ed25519,
         AlgArg::MlDsa65 => Algorithm::MlDsa65,
@@ -122,6 +126,32 @@ fn print_identity(pk: &PublicKey, as_json: bool) -> Result<()> {
     ))
 }
 
+/// Create a key with fresh randomness and write it to `path` (encrypted under `pass`, else
+/// plaintext), with its `did:key` in `path.pub`.
+pub(crate) fn write_new_key(
+    alg: Algorithm,
+    path: &Path,
+    pass: Option<age::secrecy::SecretString>,
+    force: bool,
+) -> Result<SigningKey> {
+    let seed = zeroize::Zeroizing::new({
+        let mut s = vec![0u8; alg.seed_len()];
+        getrandom::fill(&mut s).map_err(|e| anyhow!("os random source failed: {e}"))?;
+        s
+    });
+    let key = SigningKey::from_seed(alg, &seed)?;
+    let text = keyfile::key_file_text(&key, pass)?;
+    keyfile::write_secret_file(path, &text, force)?;
+    // The public identity beside it, so verifiers need no passphrase.
+    let pub_path = path.with_extension("pub");
+    std::fs::write(
+        &pub_path,
+        format!("{}\n", Did::from_public_key(&key.public_key())),
+    )
+    .with_context(|| format!("cannot write `{}`", pub_path.display()))?;
+    Ok(key)
+}
+
 fn keygen(a: &KeygenArgs) -> Result<ExitCode> {
     let alg = algorithm(a.algorithm);
     let path = match &a.out {
@@ -134,12 +164,6 @@ fn keygen(a: &KeygenArgs) -> Result<ExitCode> {
             path.display()
         );
     }
-    let seed = zeroize::Zeroizing::new({
-        let mut s = vec![0u8; alg.seed_len()];
-        getrandom::fill(&mut s).map_err(|e| anyhow!("os random source failed: {e}"))?;
-        s
-    });
-    let key = SigningKey::from_seed(alg, &seed)?;
     let pass = if a.unencrypted {
         let mut err = std::io::stderr().lock();
         writeln!(
@@ -151,15 +175,7 @@ fn keygen(a: &KeygenArgs) -> Result<ExitCode> {
     } else {
         Some(keyfile::passphrase("new key passphrase: ", true)?)
     };
-    let text = keyfile::key_file_text(&key, pass)?;
-    keyfile::write_secret_file(&path, &text, a.force)?;
-    // The public identity beside it, so verifiers need no passphrase.
-    let pub_path = path.with_extension("pub");
-    std::fs::write(
-        &pub_path,
-        format!("{}\n", Did::from_public_key(&key.public_key())),
-    )
-    .with_context(|| format!("cannot write `{}`", pub_path.display()))?;
+    let key = write_new_key(alg, &path, pass, a.force)?;
     {
         let mut err = std::io::stderr().lock();
         writeln!(

@@ -5,8 +5,11 @@
 
 mod cli;
 mod commands;
+mod config;
+mod demo;
 mod keyfile;
 mod logcmd;
+mod proxycmd;
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -19,6 +19,10 @@
 //!   [`statement::sign`] and [`statement::verify`] (given the public key).
 //! - `canon/1kb`, `digest/1kb`: canonicalizing the call, and digesting its arguments, to show
 //!   where the time goes.
+//! - Parts of the paths above, to show where the time goes: `parse_call/1kb`
+//!   ([`envelope::parse_tool_call`]), `parse_envelope/<alg>` ([`envelope::parse_envelope`] of
+//!   the signed envelope), `did_parse/<alg>` (the envelope's `did:key` to a validated key),
+//!   `did_encode/<alg>` (a key to its `did:key`, the first time: a key caches the text).
 
 #![expect(
     clippy::expect_used,
@@ -28,10 +32,10 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use signet_core::alg::{Algorithm, PublicKey, SigningKey};
 use signet_core::canon;
-use signet_core::did::kid_for;
+use signet_core::did::{Did, kid_for};
 use signet_core::digest::Digest;
 use signet_core::envelope::{self, CallContext};
 use signet_core::replay::UnixTime;
@@ -94,6 +98,10 @@ fn benches(c: &mut Criterion) {
         b.iter(|| Digest::of_json_text(black_box(args)).expect("digest"));
     });
 
+    c.bench_function("parse_call/1kb", |b| {
+        b.iter(|| envelope::parse_tool_call(black_box(call)).expect("parse call"));
+    });
+
     for alg in Algorithm::ALL {
         let name = alg.jose_name();
         let k = key(alg);
@@ -126,6 +134,21 @@ fn benches(c: &mut Criterion) {
         });
         c.bench_function(&format!("intent_verify/{name}"), |b| {
             b.iter(|| verify_envelope_text(black_box(env_text.as_bytes())));
+        });
+        c.bench_function(&format!("parse_envelope/{name}"), |b| {
+            b.iter(|| envelope::parse_envelope(black_box(env_text.as_bytes())).expect("parse"));
+        });
+        let did_text = env.signet.signer.clone();
+        c.bench_function(&format!("did_parse/{name}"), |b| {
+            b.iter(|| black_box(did_text.as_str()).parse::<Did>().expect("did"));
+        });
+        // A fresh key each time (made outside the measurement): a key caches its DID text.
+        c.bench_function(&format!("did_encode/{name}"), |b| {
+            b.iter_batched(
+                || PublicKey::from_bytes(alg, pk.as_bytes()).expect("key"),
+                |fresh| Did::from_public_key(&fresh),
+                BatchSize::SmallInput,
+            );
         });
         c.bench_function(&format!("intent_sign_jws/{name}"), |b| {
             b.iter(|| statement::sign(&k, black_box(&intent)).expect("sign"));

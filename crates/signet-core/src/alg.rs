@@ -362,6 +362,7 @@ impl SigningKey {
                 let public = PublicKey {
                     alg,
                     bytes: ed.verifying_key().to_bytes().to_vec(),
+                    did_text: DidCache::default(),
                 };
                 Ok(SigningKey {
                     inner: Inner::Ed25519(ed),
@@ -374,7 +375,11 @@ impl SigningKey {
                 let (mldsa, bytes) = MlDsaKey::from_seed(&ml_seed);
                 Ok(SigningKey {
                     inner: Inner::MlDsa65(Box::new(mldsa)),
-                    public: PublicKey { alg, bytes },
+                    public: PublicKey {
+                        alg,
+                        bytes,
+                        did_text: DidCache::default(),
+                    },
                 })
             }
             Algorithm::MlDsa65Ed25519 => {
@@ -397,7 +402,11 @@ impl SigningKey {
                         mldsa: Box::new(mldsa),
                         ed,
                     },
-                    public: PublicKey { alg, bytes },
+                    public: PublicKey {
+                        alg,
+                        bytes,
+                        did_text: DidCache::default(),
+                    },
                 })
             }
         }
@@ -534,7 +543,14 @@ pub struct PublicKey {
     alg: Algorithm,
     /// The encoded key (for the composite: ML-DSA-65 key then Ed25519 key).
     bytes: Vec<u8>,
+    /// The key's `did:key` text once computed (see [`crate::did`]), shared by clones: base58
+    /// of an ML-DSA key costs a few hundred microseconds, and a signer's key is cloned for
+    /// every signature. A cache of a function of `alg` and `bytes`, not part of the value.
+    did_text: DidCache,
 }
+
+/// The shared, lazily filled `did:key` text of a [`PublicKey`].
+type DidCache = std::sync::Arc<std::sync::OnceLock<String>>;
 
 impl PublicKey {
     /// Parses and validates an encoded public key.
@@ -575,6 +591,7 @@ impl PublicKey {
         Ok(PublicKey {
             alg,
             bytes: bytes.to_vec(),
+            did_text: DidCache::default(),
         })
     }
 
@@ -588,6 +605,11 @@ impl PublicKey {
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// The cache of the key's `did:key` text, filled only by [`crate::did`].
+    pub(crate) fn did_text_cache(&self) -> &std::sync::OnceLock<String> {
+        &self.did_text
     }
 
     /// Verifies `sig` over `msg`.
@@ -683,13 +705,38 @@ fn split_composite(bytes: &[u8], at: usize) -> Option<(&[u8], &[u8])> {
 fn ed25519_verifying_key(bytes: &[u8]) -> Result<ed25519_dalek::VerifyingKey, &'static str> {
     let arr = <[u8; ED25519_PK_LEN]>::try_from(bytes).map_err(|_| "wrong length")?;
     let key = ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(|_| "not a curve point")?;
-    if key.to_edwards().compress().to_bytes() != arr {
+    if !ed25519_encoding_is_canonical(&arr) {
         return Err("non-canonical point encoding");
     }
     if key.is_weak() {
         return Err("weak (small-order) key");
     }
     Ok(key)
+}
+
+/// Whether the encoding of a point that decompressed is the one compressing it gives back,
+/// without compressing it (which costs a field inversion).
+///
+/// Decompression reads `y` from the low 255 bits without reducing it modulo
+/// p = 2^255 − 19 and takes the sign of `x` from the top bit, where `-0 = 0`. Compression
+/// writes `y mod p` and the sign of `x`. So the two agree exactly when `y < p` and, if the
+/// sign bit is set, `x ≠ 0`; on the curve `x = 0` only for `y = 1` and `y = p − 1`.
+fn ed25519_encoding_is_canonical(bytes: &[u8; ED25519_PK_LEN]) -> bool {
+    /// p − 1 = 2^255 − 20, little-endian.
+    const P_MINUS_1: [u8; ED25519_PK_LEN] = {
+        let mut le = [0xff; ED25519_PK_LEN];
+        le[0] = 0xec;
+        le[31] = 0x7f;
+        le
+    };
+    let mut y = *bytes;
+    let sign = y[31] & 0x80 != 0;
+    y[31] &= 0x7f;
+    // Compare as little-endian integers: from the most significant byte down.
+    let y_below_p = y.iter().rev().cmp(P_MINUS_1.iter().rev()).is_le();
+    let mut one = [0_u8; ED25519_PK_LEN];
+    one[0] = 1;
+    y_below_p && !(sign && (y == one || y == P_MINUS_1))
 }
 
 /// Strict Ed25519 verification (`verify_strict`).
@@ -1156,5 +1203,88 @@ mod tests {
         assert_eq!(sig.as_ref(), &[1, 2, 3]);
         assert_eq!(format!("{sig:?}"), "Signature(3 bytes, 010203…)");
         assert_eq!(sig.into_vec(), vec![1, 2, 3]);
+    }
+
+    /// The canonical-encoding check as it was written before: compress and compare.
+    fn ed25519_key_by_compressing(
+        bytes: &[u8],
+    ) -> Result<ed25519_dalek::VerifyingKey, &'static str> {
+        let arr = <[u8; ED25519_PK_LEN]>::try_from(bytes).map_err(|_| "wrong length")?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(|_| "not a curve point")?;
+        if key.to_edwards().compress().to_bytes() != arr {
+            return Err("non-canonical point encoding");
+        }
+        if key.is_weak() {
+            return Err("weak (small-order) key");
+        }
+        Ok(key)
+    }
+
+    fn assert_same_verdict(bytes: &[u8; ED25519_PK_LEN]) {
+        assert_eq!(
+            ed25519_verifying_key(bytes).map(|k| k.to_bytes()),
+            ed25519_key_by_compressing(bytes).map(|k| k.to_bytes()),
+            "key {}",
+            hex::encode(bytes)
+        );
+    }
+
+    #[test]
+    fn canonical_encoding_check_agrees_with_compressing() {
+        // Every y in [p, 2^255) with both sign bits; y = 0, 1, p - 1, p - 2 with both sign
+        // bits (y = 1 and p - 1 are the points with x = 0).
+        let mut cases = Vec::new();
+        for low in 0xeb_u8..=0xff {
+            let mut y = [0xff_u8; ED25519_PK_LEN];
+            y[0] = low;
+            y[31] = 0x7f;
+            cases.push(y);
+        }
+        let mut small = [0_u8; ED25519_PK_LEN];
+        for first in [0_u8, 1, 2] {
+            small[0] = first;
+            cases.push(small);
+        }
+        for y in cases {
+            for sign in [0_u8, 0x80] {
+                let mut bytes = y;
+                bytes[31] |= sign;
+                assert_same_verdict(&bytes);
+            }
+        }
+        let mut rejected_non_canonical = 0;
+        for low in 0xed_u8..=0xff {
+            let mut y = [0xff_u8; ED25519_PK_LEN];
+            y[0] = low;
+            y[31] = 0x7f;
+            assert!(!ed25519_encoding_is_canonical(&y));
+            if ed25519_verifying_key(&y) == Err("non-canonical point encoding") {
+                rejected_non_canonical += 1;
+            }
+        }
+        // Some of the non-canonical encodings are curve points (checked, not assumed).
+        assert!(rejected_non_canonical > 0);
+        let mut minus_one = [0xff_u8; ED25519_PK_LEN];
+        minus_one[0] = 0xec;
+        minus_one[31] = 0xff;
+        assert_eq!(
+            ed25519_verifying_key(&minus_one),
+            Err("non-canonical point encoding")
+        );
+        // Real keys, and real keys with the sign bit flipped.
+        for i in 0..64_u8 {
+            let key = SigningKey::from_seed(Algorithm::Ed25519, &[i; 32]).unwrap();
+            let mut bytes = <[u8; 32]>::try_from(key.public_key().as_bytes()).unwrap();
+            assert_same_verdict(&bytes);
+            bytes[31] ^= 0x80;
+            assert_same_verdict(&bytes);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn prop_canonical_encoding_check_agrees(bytes in proptest::prelude::any::<[u8; 32]>()) {
+            assert_same_verdict(&bytes);
+        }
     }
 }

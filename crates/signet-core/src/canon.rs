@@ -8,11 +8,14 @@
 //! - the canonical serializer ([`to_canonical_vec`], [`to_canonical_vec_of`],
 //!   [`canonicalize`]), which emits the RFC 8785 form: object members sorted by the UTF-16
 //!   code units of their names, no insignificant whitespace, numbers in ECMAScript
-//!   `Number.prototype.toString` form and strings with the minimal escapes. The output form is
-//!   produced by the `serde_json_canonicalizer` crate after this module has checked the value;
-//!   the RFC 8785 test vectors (the RFC's own examples, its Appendix B number table and the
-//!   reference implementation's `testdata` files) pin that crate's output, and it matches
-//!   them all.
+//!   `Number.prototype.toString` form (by the `ryu-js` crate) and strings with the minimal
+//!   escapes. The RFC 8785 test vectors (the RFC's own examples, its Appendix B number table
+//!   and the reference implementation's `testdata` files) pin the output, and the tests
+//!   compare it with the `serde_json_canonicalizer` crate on random values.
+//!
+//! [`is_canonical`] checks in one pass, without building a value, whether a text is already
+//! its own canonical form; [`canonicalize`] returns such a text as it is, and signing and
+//! verification use it to check canonical payloads cheaply.
 //!
 //! # Documented behavior
 //!
@@ -182,6 +185,9 @@ pub fn parse_strict(text: &[u8]) -> Result<Value, CanonError> {
 /// Every error of [`parse_strict`]; the parsed value always passes the checks of
 /// [`to_canonical_vec`].
 pub fn canonicalize(text: &[u8]) -> Result<Vec<u8>, CanonError> {
+    if is_canonical(text) {
+        return Ok(text.to_vec());
+    }
     to_canonical_vec(&parse_strict(text)?)
 }
 
@@ -194,15 +200,534 @@ pub fn canonicalize(text: &[u8]) -> Result<Vec<u8>, CanonError> {
 ///   as an unsafe integer literal);
 /// - [`CanonError::NonFinite`] for a non-finite number (serde_json values cannot hold one;
 ///   checked for robustness);
-/// - [`CanonError::TooDeep`] for nesting deeper than [`MAX_DEPTH`];
-/// - [`CanonError::Syntax`] with offset 0 if the serializer fails, which the checks above
-///   are meant to make impossible.
+/// - [`CanonError::TooDeep`] for nesting deeper than [`MAX_DEPTH`].
 pub fn to_canonical_vec(value: &Value) -> Result<Vec<u8>, CanonError> {
+    let mut out = Vec::with_capacity(256);
+    write_canonical(value, &mut out)?;
+    Ok(out)
+}
+
+/// Whether `text` is exactly the canonical form of a JSON text: true if and only if
+/// [`canonicalize`]`(text)` returns `text` itself.
+///
+/// One pass over the bytes, without building a value: no whitespace, object members in
+/// strictly increasing order of their (unescaped) names by UTF-16 code units (so no
+/// duplicates), strings with exactly the canonical escapes, numbers exactly as RFC 8785
+/// prints them and within the rules of the [module docs](self), nesting within
+/// [`MAX_DEPTH`]. Use [`canonicalize`] to learn why a text is not canonical.
+#[must_use]
+pub fn is_canonical(text: &[u8]) -> bool {
+    if std::str::from_utf8(text).is_err() {
+        return false;
+    }
+    let mut checker = Checker {
+        bytes: text,
+        pos: 0,
+    };
+    checker.value(0) && checker.pos == text.len()
+}
+
+/// Where the canonical writer puts its bytes: a buffer, or straight into a hash.
+pub(crate) trait Sink {
+    /// Append `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for sha2::Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        sha2::Digest::update(self, bytes);
+    }
+}
+
+/// A SHA-256 sink that gathers the writer's many small pieces (a quote, an escape, a run)
+/// into blocks before hashing them, without allocating.
+pub(crate) struct HashSink {
+    /// The hash state.
+    hasher: sha2::Sha256,
+    /// Bytes not yet hashed.
+    buf: [u8; HASH_SINK_BUF],
+    /// How many bytes of `buf` are in use.
+    len: usize,
+}
+
+/// Size of the [`HashSink`] buffer.
+const HASH_SINK_BUF: usize = 512;
+
+impl HashSink {
+    /// An empty SHA-256 sink.
+    pub(crate) fn new() -> Self {
+        Self {
+            hasher: <sha2::Sha256 as sha2::Digest>::new(),
+            buf: [0; HASH_SINK_BUF],
+            len: 0,
+        }
+    }
+
+    /// The SHA-256 of everything put.
+    pub(crate) fn finalize(mut self) -> [u8; 32] {
+        self.flush();
+        sha2::Digest::finalize(self.hasher).into()
+    }
+
+    /// Hash the buffered bytes.
+    fn flush(&mut self) {
+        sha2::Digest::update(
+            &mut self.hasher,
+            self.buf.get(..self.len).unwrap_or_default(),
+        );
+        self.len = 0;
+    }
+}
+
+impl Sink for HashSink {
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.len.saturating_add(bytes.len());
+        if let Some(room) = self.buf.get_mut(self.len..end) {
+            room.copy_from_slice(bytes);
+            self.len = end;
+            return;
+        }
+        self.flush();
+        if let Some(room) = self.buf.get_mut(..bytes.len()) {
+            room.copy_from_slice(bytes);
+            self.len = bytes.len();
+        } else {
+            sha2::Digest::update(&mut self.hasher, bytes);
+        }
+    }
+}
+
+/// Write the canonical form of `value` to `sink`, after the checks of [`to_canonical_vec`]
+/// (nothing is written when they fail).
+pub(crate) fn write_canonical<S: Sink>(value: &Value, sink: &mut S) -> Result<(), CanonError> {
     check_value(value, 0)?;
-    serde_json_canonicalizer::to_vec(value).map_err(|err| CanonError::Syntax {
-        offset: 0,
-        reason: err.to_string(),
-    })
+    write_checked(value, sink);
+    Ok(())
+}
+
+/// [`write_canonical`] of an object given as its members (no copy into a [`Value`]).
+pub(crate) fn write_canonical_object<S: Sink>(
+    members: &Map<String, Value>,
+    sink: &mut S,
+) -> Result<(), CanonError> {
+    deeper(0)?;
+    members.values().try_for_each(|item| check_value(item, 1))?;
+    write_object(members, sink);
+    Ok(())
+}
+
+/// Write a value that passed [`check_value`].
+fn write_checked<S: Sink>(value: &Value, out: &mut S) {
+    match value {
+        Value::Null => out.put(b"null"),
+        Value::Bool(true) => out.put(b"true"),
+        Value::Bool(false) => out.put(b"false"),
+        Value::Number(number) => write_number(number, out),
+        Value::String(text) => write_string(text, out),
+        Value::Array(items) => {
+            out.put(b"[");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.put(b",");
+                }
+                write_checked(item, out);
+            }
+            out.put(b"]");
+        }
+        Value::Object(members) => write_object(members, out),
+    }
+}
+
+/// Write an object whose members passed [`check_value`].
+fn write_object<S: Sink>(members: &Map<String, Value>, out: &mut S) {
+    out.put(b"{");
+    let in_order = members
+        .keys()
+        .zip(members.keys().skip(1))
+        .all(|(a, b)| utf16_cmp(a, b).is_lt());
+    if in_order {
+        write_members(members.iter(), out);
+    } else {
+        let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
+        sorted.sort_unstable_by(|a, b| utf16_cmp(a.0, b.0));
+        write_members(sorted.into_iter(), out);
+    }
+    out.put(b"}");
+}
+
+/// Write `name:value` pairs, comma-separated, in the order given.
+fn write_members<'a, S: Sink>(members: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut S) {
+    for (i, (name, value)) in members.enumerate() {
+        if i > 0 {
+            out.put(b",");
+        }
+        write_string(name, out);
+        out.put(b":");
+        write_checked(value, out);
+    }
+}
+
+/// The canonical text of an integer, or [`CanonError::UnsafeInteger`] beyond ±(2^53−1) (the
+/// error [`to_canonical_vec`] gives for it).
+pub(crate) fn safe_integer_text(value: i64) -> Result<String, CanonError> {
+    if value.unsigned_abs() > MAX_SAFE_INTEGER {
+        return Err(CanonError::UnsafeInteger {
+            literal: quoted(&value.to_string()),
+        });
+    }
+    Ok(value.to_string())
+}
+
+/// Compare strings by their UTF-16 code units, the member order of RFC 8785 §3.2.3.
+pub(crate) fn utf16_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    // UTF-8 byte order is code point order, which is UTF-16 order except between a
+    // character in U+E000..=U+FFFF and one above U+FFFF; both have lead bytes >= 0xEE.
+    let (left, right) = (a.as_bytes(), b.as_bytes());
+    if left.iter().chain(right).all(|&byte| byte < 0xEE) {
+        left.cmp(right)
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
+}
+
+/// Write a number that passed [`check_number`]: as ECMAScript prints its binary64 value
+/// (every number that passes is finite, and every integer that passes is exact in binary64).
+fn write_number<S: Sink>(number: &Number, out: &mut S) {
+    let float = if let Some(unsigned) = number.as_u64() {
+        unsigned as f64
+    } else if let Some(signed) = number.as_i64() {
+        signed as f64
+    } else {
+        number.as_f64().unwrap_or_default()
+    };
+    out.put(ryu_js::Buffer::new().format_finite(float).as_bytes());
+}
+
+/// Write `text` as a canonical JSON string: `"`, `\` and characters below U+0020 escaped
+/// (`\b`, `\t`, `\n`, `\f`, `\r`, or `\u00xx`), everything else as itself.
+pub(crate) fn write_string<S: Sink>(text: &str, out: &mut S) {
+    /// Lowercase hex digits.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut rest = text.as_bytes();
+    out.put(b"\"");
+    loop {
+        let plain = plain_len(rest);
+        let Some((run, special)) = rest.split_at_checked(plain) else {
+            break;
+        };
+        out.put(run);
+        let Some((&byte, after)) = special.split_first() else {
+            break;
+        };
+        match byte {
+            b'"' => out.put(b"\\\""),
+            b'\\' => out.put(b"\\\\"),
+            0x08 => out.put(b"\\b"),
+            0x09 => out.put(b"\\t"),
+            0x0a => out.put(b"\\n"),
+            0x0c => out.put(b"\\f"),
+            0x0d => out.put(b"\\r"),
+            _ => {
+                let hex = |nibble: u8| HEX.get(usize::from(nibble)).copied().unwrap_or(b'0');
+                out.put(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    hex(byte.wrapping_shr(4)),
+                    hex(byte & 0x0f),
+                ]);
+            }
+        }
+        rest = after;
+    }
+    out.put(b"\"");
+}
+
+/// Length of the leading run of `bytes` with no `"`, no `\\` and no byte below 0x20: the
+/// part of a JSON string that is copied as it is. Eight bytes at a time (SWAR: a byte
+/// below `n` makes `x - n` borrow into its top bit; exact for "is there any such byte").
+pub(crate) fn plain_len(bytes: &[u8]) -> usize {
+    /// 0x01 in every byte.
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    /// 0x80 in every byte.
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut plain = 0_usize;
+    for chunk in bytes.chunks_exact(8) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let word = u64::from_le_bytes(word);
+        let quote = word ^ ONES.wrapping_mul(u64::from(b'"'));
+        let backslash = word ^ ONES.wrapping_mul(u64::from(b'\\'));
+        let special = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES.wrapping_mul(0x20)) & !word);
+        if special & HIGH != 0 {
+            break;
+        }
+        plain = plain.wrapping_add(8);
+    }
+    let rest = bytes.get(plain..).unwrap_or_default();
+    let tail = rest
+        .iter()
+        .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+        .unwrap_or(rest.len());
+    plain.wrapping_add(tail)
+}
+
+/// A one-pass check that a text is canonical (see [`is_canonical`]); the text is valid
+/// UTF-8.
+struct Checker<'a> {
+    /// The whole text.
+    bytes: &'a [u8],
+    /// Offset of the next unread byte.
+    pos: usize,
+}
+
+impl<'a> Checker<'a> {
+    /// The next unread byte.
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// Move past `count` bytes.
+    fn advance(&mut self, count: usize) {
+        self.pos = self.pos.saturating_add(count);
+    }
+
+    /// Consume `byte` if it is next.
+    fn eat(&mut self, byte: u8) -> bool {
+        let next = self.peek() == Some(byte);
+        if next {
+            self.advance(1);
+        }
+        next
+    }
+
+    /// A canonical value; `depth` is the nesting level of the enclosing container.
+    fn value(&mut self, depth: usize) -> bool {
+        match self.peek() {
+            Some(b'{') => deeper(depth).is_ok_and(|inner| self.object(inner)),
+            Some(b'[') => deeper(depth).is_ok_and(|inner| self.array(inner)),
+            Some(b'"') => self.string().is_some(),
+            Some(b't') => self.word(b"true"),
+            Some(b'f') => self.word(b"false"),
+            Some(b'n') => self.word(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => false,
+        }
+    }
+
+    /// The literal `word`.
+    fn word(&mut self, word: &[u8]) -> bool {
+        let end = self.pos.saturating_add(word.len());
+        let found = self.bytes.get(self.pos..end) == Some(word);
+        if found {
+            self.pos = end;
+        }
+        found
+    }
+
+    /// An array whose `[` is next; `depth` is its own level.
+    fn array(&mut self, depth: usize) -> bool {
+        self.advance(1);
+        if self.eat(b']') {
+            return true;
+        }
+        loop {
+            if !self.value(depth) {
+                return false;
+            }
+            if !self.eat(b',') {
+                return self.eat(b']');
+            }
+        }
+    }
+
+    /// An object whose `{` is next; `depth` is its own level.
+    fn object(&mut self, depth: usize) -> bool {
+        self.advance(1);
+        if self.eat(b'}') {
+            return true;
+        }
+        let mut previous: Option<std::borrow::Cow<'a, str>> = None;
+        loop {
+            if self.peek() != Some(b'"') {
+                return false;
+            }
+            let Some((raw, escaped)) = self.string() else {
+                return false;
+            };
+            let name = if escaped {
+                std::borrow::Cow::Owned(unescape_canonical(raw))
+            } else {
+                std::borrow::Cow::Borrowed(raw)
+            };
+            if let Some(previous) = &previous
+                && !utf16_cmp(previous, &name).is_lt()
+            {
+                return false;
+            }
+            previous = Some(name);
+            if !self.eat(b':') || !self.value(depth) {
+                return false;
+            }
+            if !self.eat(b',') {
+                return self.eat(b'}');
+            }
+        }
+    }
+
+    /// A canonical string whose `"` is next: returns its text as written (between the
+    /// quotes) and whether it has escapes.
+    fn string(&mut self) -> Option<(&'a str, bool)> {
+        self.advance(1);
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            self.advance(plain_len(self.bytes.get(self.pos..).unwrap_or_default()));
+            match self.peek()? {
+                b'"' => {
+                    let raw = self.bytes.get(start..self.pos)?;
+                    self.advance(1);
+                    // Both ends are ASCII quotes in valid UTF-8: character boundaries.
+                    return std::str::from_utf8(raw).ok().map(|raw| (raw, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    let next = self.bytes.get(self.pos.saturating_add(1)).copied()?;
+                    let len = match next {
+                        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
+                        b'u' => {
+                            let digits = self
+                                .bytes
+                                .get(self.pos.saturating_add(2)..self.pos.saturating_add(6))?;
+                            let [b'0', b'0', high @ (b'0' | b'1'), low] = *digits else {
+                                return None;
+                            };
+                            let low = match low {
+                                b'0'..=b'9' => low.wrapping_sub(b'0'),
+                                b'a'..=b'f' => low.wrapping_sub(b'a').wrapping_add(10),
+                                _ => return None,
+                            };
+                            let unit = high.wrapping_sub(b'0').wrapping_shl(4) | low;
+                            // These five have short escapes in canonical form.
+                            if matches!(unit, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                                return None;
+                            }
+                            6
+                        }
+                        _ => return None,
+                    };
+                    self.advance(len);
+                }
+                0x00..=0x1f => return None,
+                _ => self.advance(1),
+            }
+        }
+    }
+
+    /// Consume a run of ASCII digits; returns how many there were.
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.advance(1);
+        }
+        self.pos.saturating_sub(start)
+    }
+
+    /// A number exactly as the canonical form prints it.
+    fn number(&mut self) -> bool {
+        let start = self.pos;
+        let negative = self.eat(b'-');
+        match self.peek() {
+            Some(b'0') => self.advance(1),
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return false,
+        }
+        let mut is_integer = true;
+        if self.eat(b'.') {
+            if self.digits() == 0 {
+                return false;
+            }
+            is_integer = false;
+        }
+        let mut has_exponent = false;
+        if let Some(b'e' | b'E') = self.peek() {
+            self.advance(1);
+            if let Some(b'+' | b'-') = self.peek() {
+                self.advance(1);
+            }
+            if self.digits() == 0 {
+                return false;
+            }
+            is_integer = false;
+            has_exponent = true;
+        }
+        let Some(literal) = self
+            .bytes
+            .get(start..self.pos)
+            .and_then(|literal| std::str::from_utf8(literal).ok())
+        else {
+            return false;
+        };
+        if is_integer {
+            let digits = literal.strip_prefix('-').unwrap_or(literal);
+            // `0` is the only integer that starts with a zero; `-0` prints as `0`.
+            if digits.len() > 16 || (digits.starts_with('0') && (negative || digits.len() > 1)) {
+                return false;
+            }
+            digits
+                .parse::<u64>()
+                .is_ok_and(|magnitude| magnitude <= MAX_SAFE_INTEGER)
+        } else {
+            literal.parse::<f64>().is_ok_and(|float| {
+                float.is_finite()
+                    && !is_unsafe_integral_f64(float, has_exponent)
+                    && ryu_js::Buffer::new().format_finite(float) == literal
+            })
+        }
+    }
+}
+
+/// The text of a string written with canonical escapes only (checked by
+/// [`Checker::string`]).
+fn unescape_canonical(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let unescaped = match chars.next() {
+            Some('b') => '\u{8}',
+            Some('f') => '\u{c}',
+            Some('n') => '\n',
+            Some('r') => '\r',
+            Some('t') => '\t',
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .unwrap_or_default()
+            }
+            Some(other) => other,
+            None => break,
+        };
+        out.push(unescaped);
+    }
+    out
 }
 
 /// Canonical (RFC 8785) bytes of any [`serde::Serialize`] type: the value is converted with
@@ -456,15 +981,11 @@ impl Parser<'_> {
     fn string(&mut self) -> Result<String, CanonError> {
         let start = self.pos;
         self.advance(1);
-        let mut out = String::new();
+        let mut out =
+            String::with_capacity(plain_len(self.bytes.get(self.pos..).unwrap_or_default()));
         loop {
             let run_start = self.pos;
-            while let Some(byte) = self.peek() {
-                if byte == b'"' || byte == b'\\' || byte < 0x20 {
-                    break;
-                }
-                self.advance(1);
-            }
+            self.advance(plain_len(self.bytes.get(run_start..).unwrap_or_default()));
             // The run ends at an ASCII byte or at the end of the text, so both ends are
             // character boundaries.
             out.push_str(self.text.get(run_start..self.pos).unwrap_or_default());
@@ -671,6 +1192,7 @@ mod tests {
         clippy::unwrap_used,
         clippy::panic,
         clippy::arithmetic_side_effects,
+        clippy::indexing_slicing,
         reason = "tests fail loudly on purpose and build inputs with fixed arithmetic"
     )]
 
@@ -1261,7 +1783,262 @@ mod tests {
         })
     }
 
+    /// `canonicalize` without its [`is_canonical`] shortcut.
+    fn slow_canonicalize(text: &[u8]) -> Result<Vec<u8>, CanonError> {
+        to_canonical_vec(&parse_strict(text)?)
+    }
+
+    /// [`is_canonical`] must say exactly whether the slow path returns the text unchanged.
+    fn check_is_canonical(text: &[u8]) {
+        let slow = slow_canonicalize(text).is_ok_and(|canonical| canonical == text);
+        assert_eq!(
+            is_canonical(text),
+            slow,
+            "text {:?}",
+            String::from_utf8_lossy(text)
+        );
+    }
+
+    #[test]
+    fn is_canonical_cases() {
+        let yes: &[&str] = &[
+            "null",
+            "true",
+            "0",
+            "-1",
+            "9007199254740991",
+            "-9007199254740991",
+            "0.5",
+            "-0.5",
+            "1e+30",
+            "1e-7",
+            "1.7976931348623157e+308",
+            "\"\"",
+            "\"\\b\\t\\n\\f\\r\\u0000\\u001f\\\"\\\\/\u{7f}\u{e9}\u{1f600}\"",
+            "[]",
+            "{}",
+            "[1,[2,{}]]",
+            r#"{"a":1,"b":{"a":[]}}"#,
+            r#"{"\n":1,"a":2}"#,
+            // UTF-16 order: U+10000 is D800 DC00, before U+FFFF.
+            "{\"\u{10000}\":1,\"\u{ffff}\":2}",
+        ];
+        for text in yes {
+            check_is_canonical(text.as_bytes());
+            assert!(is_canonical(text.as_bytes()), "{text}");
+        }
+        let no: &[&str] = &[
+            "",
+            " 1",
+            "1 ",
+            "-0",
+            "01",
+            "1.0",
+            "4.50",
+            "1E30",
+            "1e30",
+            "1e+400",
+            "9007199254740992",
+            "1e20",
+            "\"\\/\"",
+            "\"\\u0041\"",
+            "\"\\u000a\"",
+            "\"\\u001F\"",
+            "\"\\ud83d\\ude00\"",
+            "\"\u{1}\"",
+            r#"{"b":1,"a":2}"#,
+            r#"{"a":1,"a":1}"#,
+            r#"{"a":1,"\u0061":1}"#,
+            r#"{"a" :1}"#,
+            "[1,]",
+            "[1]]",
+            "\u{feff}1",
+            "tru",
+            "nulll",
+            "{\"\u{ffff}\":1,\"\u{10000}\":2}",
+        ];
+        for text in no {
+            check_is_canonical(text.as_bytes());
+            assert!(!is_canonical(text.as_bytes()), "{text}");
+        }
+        check_is_canonical(b"\"\xff\"");
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(is_canonical(deep.as_bytes()));
+        let too_deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(!is_canonical(too_deep.as_bytes()));
+    }
+
+    #[test]
+    fn plain_len_finds_the_first_special_byte() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for special in [b'"', b'\\', 0x00, 0x1f] {
+                    let mut bytes: Vec<u8> =
+                        (0..len).map(|i| b"a ~\x7f\x80\xff!#"[i % 8]).collect();
+                    if at < len {
+                        bytes[at] = special;
+                    }
+                    assert_eq!(plain_len(&bytes), at, "len {len} at {at} byte {special}");
+                }
+            }
+        }
+        // Neighbours of the special values are plain.
+        assert_eq!(plain_len(b"\x20!#[]\x5b\x5d\x21\x23\x7f\xdc\xa2"), 12);
+    }
+
     proptest! {
+        #[test]
+        fn prop_hash_sink_hashes_the_concatenation(
+            pieces in prop::collection::vec(
+                prop_oneof![
+                    prop::collection::vec(any::<u8>(), 0..8),
+                    prop::collection::vec(any::<u8>(), 500..1200),
+                ],
+                0..12,
+            ),
+        ) {
+            let mut sink = HashSink::new();
+            for piece in &pieces {
+                sink.put(piece);
+            }
+            prop_assert_eq!(
+                sink.finalize().to_vec(),
+                <sha2::Sha256 as sha2::Digest>::digest(pieces.concat()).to_vec()
+            );
+        }
+
+        #[test]
+        fn prop_plain_len(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let expected = bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(bytes.len());
+            prop_assert_eq!(plain_len(&bytes), expected);
+        }
+    }
+
+    #[test]
+    fn utf16_order_differs_from_code_point_order() {
+        assert!(utf16_cmp("\u{ffff}", "\u{10000}").is_gt());
+        assert!(utf16_cmp("\u{e000}", "\u{10000}").is_gt());
+        assert!(utf16_cmp("\u{d7ff}", "\u{10000}").is_lt());
+        assert!(utf16_cmp("a", "ab").is_lt());
+        let value = json!({"\u{ffff}": 1, "\u{10000}": 2, "a": 3});
+        assert_eq!(
+            String::from_utf8(to_canonical_vec(&value).unwrap()).unwrap(),
+            "{\"a\":3,\"\u{10000}\":2,\"\u{ffff}\":1}"
+        );
+    }
+
+    /// JSON values whose object names are drawn from characters where canonical order and
+    /// escaping are subtle: controls, quotes, U+E000..U+FFFF and supplementary characters.
+    fn arb_tricky_json() -> impl Strategy<Value = Value> {
+        let name = prop::collection::vec(
+            prop_oneof![
+                Just('a'),
+                Just('b'),
+                Just('\u{1}'),
+                Just('\n'),
+                Just('"'),
+                Just('\\'),
+                Just('/'),
+                Just('\u{7f}'),
+                Just('\u{e9}'),
+                Just('\u{e000}'),
+                Just('\u{ffff}'),
+                Just('\u{10000}'),
+                Just('\u{1f600}'),
+            ],
+            0..4,
+        )
+        .prop_map(|chars| chars.into_iter().collect::<String>());
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-(MAX_SAFE_INTEGER as i64)..=(MAX_SAFE_INTEGER as i64)).prop_map(|i| json!(i)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| Value::Number(Number::from_f64(f).unwrap())),
+            name.clone().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(name.clone(), inner, 0..6)
+                    .prop_map(|members| Value::Object(members.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn prop_writer_matches_serde_json_canonicalizer(value in prop_oneof![arb_json(), arb_tricky_json()]) {
+            if let Ok(ours) = to_canonical_vec(&value) {
+                let reference = serde_json_canonicalizer::to_vec(&value).unwrap();
+                prop_assert_eq!(&ours, &reference);
+                prop_assert!(is_canonical(&ours));
+                let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+                write_canonical(&value, &mut hasher).unwrap();
+                prop_assert_eq!(
+                    sha2::Digest::finalize(hasher).to_vec(),
+                    <sha2::Sha256 as sha2::Digest>::digest(&reference).to_vec()
+                );
+                let mut sink = HashSink::new();
+                write_canonical(&value, &mut sink).unwrap();
+                prop_assert_eq!(
+                    sink.finalize().to_vec(),
+                    <sha2::Sha256 as sha2::Digest>::digest(&reference).to_vec()
+                );
+            }
+        }
+
+        #[test]
+        fn prop_is_canonical_is_exact(value in prop_oneof![arb_json(), arb_tricky_json()]) {
+            let compact = serde_json::to_vec(&value).unwrap();
+            check_is_canonical(&compact);
+            let pretty = serde_json::to_vec_pretty(&value).unwrap();
+            check_is_canonical(&pretty);
+            if let Ok(canonical) = slow_canonicalize(&compact) {
+                prop_assert!(is_canonical(&canonical));
+                prop_assert_eq!(canonicalize(&compact).unwrap(), canonical);
+            }
+        }
+
+        #[test]
+        fn prop_is_canonical_after_one_edit(
+            value in prop_oneof![arb_json(), arb_tricky_json()],
+            at in any::<prop::sample::Index>(),
+            byte in prop_oneof![
+                Just(b' '), Just(b'"'), Just(b'\\'), Just(b','), Just(b':'), Just(b'0'),
+                Just(b'1'), Just(b'-'), Just(b'e'), Just(b'.'), Just(b'{'), Just(b'}'),
+                Just(b'['), Just(b']'), Just(b'u'), Just(b'a'), any::<u8>()
+            ],
+            insert in any::<bool>(),
+        ) {
+            if let Ok(mut text) = to_canonical_vec(&value) {
+                if insert {
+                    let at = at.index(text.len() + 1);
+                    text.insert(at, byte);
+                } else if !text.is_empty() {
+                    let at = at.index(text.len());
+                    text[at] = byte;
+                }
+                check_is_canonical(&text);
+            }
+        }
+
+        #[test]
+        fn prop_is_canonical_on_arbitrary_bytes(bytes in prop::collection::vec(
+            prop_oneof![
+                Just(b'"'), Just(b'\\'), Just(b','), Just(b':'), Just(b'0'), Just(b'1'),
+                Just(b'-'), Just(b'e'), Just(b'.'), Just(b'{'), Just(b'}'), Just(b'['),
+                Just(b']'), Just(b'u'), Just(b'a'), any::<u8>()
+            ],
+            0..24,
+        )) {
+            check_is_canonical(&bytes);
+        }
+
         #[test]
         fn prop_text_and_value_agree(value in arb_json()) {
             let text = serde_json::to_string(&value).unwrap();

@@ -106,6 +106,12 @@ fn multicodec_key(pk: &PublicKey) -> Vec<u8> {
     out
 }
 
+/// The `did:key` text of `pk`, computed.
+fn did_text(pk: &PublicKey) -> String {
+    let encoded = crate::base58::encode(&multicodec_key(pk));
+    format!("{DID_KEY_PREFIX}z{encoded}")
+}
+
 /// Reads a canonical unsigned varint; returns the value and the remaining bytes.
 fn read_varint(bytes: &[u8]) -> Result<(u64, &[u8]), DidError> {
     let mut value: u64 = 0;
@@ -184,9 +190,9 @@ impl Did {
     /// The `did:key` of `pk`.
     #[must_use]
     pub fn from_public_key(pk: &PublicKey) -> Did {
-        let encoded = bs58::encode(multicodec_key(pk)).into_string();
+        let text = pk.did_text_cache().get_or_init(|| did_text(pk)).clone();
         Did {
-            text: format!("{DID_KEY_PREFIX}z{encoded}"),
+            text,
             key: pk.clone(),
         }
     }
@@ -225,19 +231,25 @@ impl FromStr for Did {
             return Err(DidError::UrlComponents);
         }
         let base58 = id.strip_prefix('z').ok_or(DidError::BadMultibase)?;
-        let bytes = bs58::decode(base58)
-            .into_vec()
-            .map_err(|_| DidError::BadMultibase)?;
+        let bytes = crate::base58::decode(base58).ok_or(DidError::BadMultibase)?;
         let (codec, key_bytes) = read_varint(&bytes)?;
         let alg = algorithm_for_codec(codec).ok_or(DidError::UnsupportedKeyType { codec })?;
         let key = PublicKey::from_bytes(alg, key_bytes).map_err(DidError::BadKey)?;
-        let did = Did::from_public_key(&key);
-        // Base58 and canonical varints are bijective, so this only guards the invariant that
-        // a parsed DID is the canonical string of its key.
-        if did.text != s {
-            return Err(DidError::BadMultibase);
-        }
-        Ok(did)
+        // `s` is the canonical string of its key, so it is the key's DID without encoding
+        // the key again: base58 decoding is a bijection (leading `1`s are exactly the leading
+        // zero bytes, the rest is the number in minimal form on both sides; tested against
+        // `bs58` and by round trips), and the varint was checked to be canonical. Debug
+        // builds, and so every test, still encode and compare.
+        debug_assert_eq!(
+            did_text(&key),
+            s,
+            "a parsed did:key is its key's canonical DID"
+        );
+        let _ = key.did_text_cache().set(s.to_owned());
+        Ok(Did {
+            text: s.to_owned(),
+            key,
+        })
     }
 }
 

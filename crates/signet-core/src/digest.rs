@@ -73,8 +73,10 @@ impl Digest {
     /// # Errors
     /// Returns [`DigestError::Canon`] when the text is not strict JSON (see [`canon`]).
     pub fn of_json_text(text: &[u8]) -> Result<Self, DigestError> {
-        let bytes = canon::canonicalize(text)?;
-        Ok(Self::from_canonical_bytes(&bytes))
+        if canon::is_canonical(text) {
+            return Ok(Self::from_canonical_bytes(text));
+        }
+        Self::of_json(&canon::parse_strict(text)?)
     }
 
     /// SHA-256 over the canonical bytes of an in-memory JSON value.
@@ -82,8 +84,28 @@ impl Digest {
     /// # Errors
     /// Returns [`DigestError::Canon`] for numbers that cannot be represented exactly.
     pub fn of_json(value: &serde_json::Value) -> Result<Self, DigestError> {
-        let bytes = canon::to_canonical_vec(value)?;
-        Ok(Self::from_canonical_bytes(&bytes))
+        // Canonical bytes go straight into the hash, without a buffer.
+        let mut sink = canon::HashSink::new();
+        canon::write_canonical(value, &mut sink)?;
+        Ok(Self {
+            kind: DigestKind::Jcs,
+            bytes: sink.finalize(),
+        })
+    }
+
+    /// [`Digest::of_json`] of a JSON object given as its members.
+    ///
+    /// # Errors
+    /// As [`Digest::of_json`].
+    pub fn of_json_object(
+        members: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self, DigestError> {
+        let mut sink = canon::HashSink::new();
+        canon::write_canonical_object(members, &mut sink)?;
+        Ok(Self {
+            kind: DigestKind::Jcs,
+            bytes: sink.finalize(),
+        })
     }
 
     /// SHA-256 over bytes that are already RFC 8785 canonical. The caller vouches for that.
@@ -120,10 +142,10 @@ impl Digest {
     /// Returns [`DigestError::Canon`] when the text cannot be canonicalized and `allow_raw`
     /// is false.
     pub fn of_json_text_or_raw(text: &[u8], allow_raw: bool) -> Result<Self, DigestError> {
-        match canon::canonicalize(text) {
-            Ok(bytes) => Ok(Self::from_canonical_bytes(&bytes)),
+        match Self::of_json_text(text) {
+            Ok(digest) => Ok(digest),
             Err(_) if allow_raw => Ok(Self::of_raw(text)),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 

@@ -227,8 +227,8 @@ pub fn parse_tool_call(text: &[u8]) -> Result<(ToolCall, Option<RpcId>), Envelop
 /// # Errors
 /// [`EnvelopeError::Arguments`] if they cannot be canonicalized.
 pub fn arguments_digest(call: &ToolCall) -> Result<Digest, EnvelopeError> {
-    let value = serde_json::Value::Object(call.arguments.clone().unwrap_or_default());
-    Digest::of_json(&value).map_err(|e| match e {
+    let empty = serde_json::Map::new();
+    Digest::of_json_object(call.arguments.as_ref().unwrap_or(&empty)).map_err(|e| match e {
         crate::digest::DigestError::Canon(c) => EnvelopeError::Arguments(c),
         other => EnvelopeError::Shape {
             what: "arguments",

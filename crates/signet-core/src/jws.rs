@@ -179,11 +179,20 @@ impl Header {
 }
 
 fn push_json_string(out: &mut Vec<u8>, s: &str) {
-    // serde_json escapes exactly as RFC 8785 §3.2.2.2 requires.
-    match serde_json::to_vec(s) {
-        Ok(v) => out.extend_from_slice(&v),
-        Err(_) => out.extend_from_slice(b"\"\""),
+    canon::write_string(s, out);
+}
+
+/// Check that `payload` is canonical JSON: the one-pass check, and on failure the full
+/// canonicalizer for the precise error.
+fn check_canonical_payload(payload: &[u8]) -> Result<(), JwsError> {
+    if canon::is_canonical(payload) {
+        return Ok(());
     }
+    let canonical = canon::canonicalize(payload).map_err(JwsError::Payload)?;
+    if canonical != payload {
+        return Err(JwsError::NotCanonical("payload"));
+    }
+    Ok(())
 }
 
 /// A parsed, well-formed compact JWS whose signature has not been checked yet.
@@ -219,16 +228,24 @@ pub fn sign(
     kind: StatementKind,
     payload: &[u8],
 ) -> Result<String, JwsError> {
-    let canonical = canon::canonicalize(payload).map_err(JwsError::Payload)?;
-    if canonical != payload {
-        return Err(JwsError::NotCanonical("payload"));
-    }
+    check_canonical_payload(payload)?;
     let header = Header {
         alg: signer.algorithm(),
         kid: kid.to_owned(),
         typ: kind,
     };
-    let mut compact = URL_SAFE_NO_PAD.encode(header.to_canonical_bytes());
+    let header = header.to_canonical_bytes();
+    let alg = signer.algorithm();
+    // Room for the three parts: base64url is 4 characters per 3 bytes.
+    let capacity = header
+        .len()
+        .saturating_add(payload.len())
+        .saturating_add(alg.signature_len())
+        .saturating_mul(4)
+        .wrapping_div(3)
+        .saturating_add(8);
+    let mut compact = String::with_capacity(capacity);
+    URL_SAFE_NO_PAD.encode_string(&header, &mut compact);
     compact.push('.');
     URL_SAFE_NO_PAD.encode_string(payload, &mut compact);
     let sig = signer.sign(compact.as_bytes())?;
@@ -259,19 +276,18 @@ impl Jws {
                 max: MAX_COMPACT_LEN,
             });
         }
-        let parts: Vec<&str> = compact.split('.').collect();
-        let [h, p, s] = parts.as_slice() else {
-            return Err(JwsError::Parts(parts.len()));
+        let mut parts = compact.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwsError::Parts(compact.split('.').count()));
         };
         let header_bytes = b64(h, "header")?;
         let payload = b64(p, "payload")?;
         let signature = b64(s, "signature")?;
         let header = parse_header(&header_bytes)?;
 
-        let canonical = canon::canonicalize(&payload).map_err(JwsError::Payload)?;
-        if canonical != payload {
-            return Err(JwsError::NotCanonical("payload"));
-        }
+        check_canonical_payload(&payload)?;
         let expected = header.alg.signature_len();
         if signature.len() != expected {
             return Err(JwsError::SignatureLength {
@@ -331,6 +347,46 @@ impl Jws {
 }
 
 fn parse_header(bytes: &[u8]) -> Result<Header, JwsError> {
+    match parse_canonical_header(bytes) {
+        Some(header) => Ok(header),
+        None => parse_header_generic(bytes),
+    }
+}
+
+/// The header when `bytes` are exactly the canonical header
+/// `{"alg":"…","kid":"…","typ":"…"}` of a known `alg` and `typ` and a non-empty `kid`;
+/// `None` otherwise (then [`parse_header_generic`] finds the reason). It accepts exactly the
+/// headers the generic parser accepts: both end by requiring
+/// `header.to_canonical_bytes() == bytes`.
+fn parse_canonical_header(bytes: &[u8]) -> Option<Header> {
+    /// The text up to the next `"`, if it has no escape or control character.
+    fn plain_string(bytes: &[u8]) -> Option<(&str, &[u8])> {
+        let end = bytes.iter().position(|&b| b == b'"')?;
+        let (text, rest) = bytes.split_at(end);
+        if text.iter().any(|&b| b == b'\\' || b < 0x20) {
+            return None;
+        }
+        Some((std::str::from_utf8(text).ok()?, rest))
+    }
+    let rest = bytes.strip_prefix(b"{\"alg\":\"")?;
+    let (alg, rest) = plain_string(rest)?;
+    let rest = rest.strip_prefix(b"\",\"kid\":\"")?;
+    let (kid, rest) = plain_string(rest)?;
+    let rest = rest.strip_prefix(b"\",\"typ\":\"")?;
+    let (typ, rest) = plain_string(rest)?;
+    if rest != b"\"}" || kid.is_empty() {
+        return None;
+    }
+    let header = Header {
+        alg: Algorithm::from_jose_name(alg)?,
+        kid: kid.to_owned(),
+        typ: StatementKind::from_typ(typ)?,
+    };
+    (header.to_canonical_bytes() == bytes).then_some(header)
+}
+
+/// Parse a header strictly as JSON, reporting why it is refused.
+fn parse_header_generic(bytes: &[u8]) -> Result<Header, JwsError> {
     let value = canon::parse_strict(bytes).map_err(|e| JwsError::Header(e.to_string()))?;
     let serde_json::Value::Object(map) = value else {
         return Err(JwsError::Header("not a json object".into()));

@@ -15,6 +15,7 @@
 //! - [`envelope`]: the `{tool_call, signet}` envelope of the original Signet proposal.
 
 pub mod alg;
+mod base58;
 pub mod canon;
 pub mod did;
 pub mod digest;

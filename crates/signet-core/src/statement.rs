@@ -350,12 +350,74 @@ pub trait Statement: Serialize + DeserializeOwned {
     const KIND: StatementKind;
     /// The `signer` member.
     fn signer(&self) -> &str;
+
+    /// The canonical (RFC 8785) bytes of the statement: the JWS payload. A type may write
+    /// them directly; they must equal [`canon::to_canonical_vec_of`]`(self)`, which is the
+    /// default.
+    ///
+    /// # Errors
+    /// As [`canon::to_canonical_vec_of`].
+    fn to_canonical_bytes(&self) -> Result<Vec<u8>, CanonError> {
+        canon::to_canonical_vec_of(self)
+    }
 }
 
 impl Statement for Intent {
     const KIND: StatementKind = StatementKind::Intent;
     fn signer(&self) -> &str {
         &self.signer
+    }
+
+    /// Written member by member in canonical order, without a [`serde_json::Value`]; debug
+    /// builds (and so every test) check it against the generic serialization.
+    fn to_canonical_bytes(&self) -> Result<Vec<u8>, CanonError> {
+        let out = self.write_canonical()?;
+        debug_assert_eq!(
+            Ok(&out),
+            canon::to_canonical_vec_of(self).as_ref(),
+            "direct intent serialization differs from the generic one"
+        );
+        Ok(out)
+    }
+}
+
+impl Intent {
+    /// The canonical bytes of the intent, written directly. Members in RFC 8785 order:
+    /// `args`, `aud`, `iat`, `nonce`, `rpc_id`, `session`, `signer`, `tool`, `tool_def`,
+    /// `type` (all ASCII names, so UTF-16 order is byte order).
+    fn write_canonical(&self) -> Result<Vec<u8>, CanonError> {
+        fn member(out: &mut Vec<u8>, name: &[u8], value: &str) {
+            out.extend_from_slice(name);
+            canon::write_string(value, out);
+        }
+        let iat = canon::safe_integer_text(self.iat.0)?;
+        let args = self.args.to_string();
+        let tool_def = self.tool_def.map(|digest| digest.to_string());
+        let mut out = Vec::with_capacity(
+            256_usize
+                .saturating_add(self.aud.as_str().len())
+                .saturating_add(self.signer.len())
+                .saturating_add(self.tool.as_str().len()),
+        );
+        member(&mut out, b"{\"args\":", &args);
+        member(&mut out, b",\"aud\":", self.aud.as_str());
+        out.extend_from_slice(b",\"iat\":");
+        out.extend_from_slice(iat.as_bytes());
+        member(&mut out, b",\"nonce\":", self.nonce.as_str());
+        if let Some(rpc_id) = &self.rpc_id {
+            member(&mut out, b",\"rpc_id\":", rpc_id.as_str());
+        }
+        if let Some(session) = &self.session {
+            member(&mut out, b",\"session\":", session.as_str());
+        }
+        member(&mut out, b",\"signer\":", &self.signer);
+        member(&mut out, b",\"tool\":", self.tool.as_str());
+        if let Some(tool_def) = &tool_def {
+            member(&mut out, b",\"tool_def\":", tool_def);
+        }
+        member(&mut out, b",\"type\":", IntentV1::TEXT);
+        out.push(b'}');
+        Ok(out)
     }
 }
 
@@ -448,7 +510,7 @@ pub fn sign<T: Statement>(signer: &dyn Signer, statement: &T) -> Result<String, 
             kid,
         });
     }
-    let payload = canon::to_canonical_vec_of(statement)?;
+    let payload = statement.to_canonical_bytes()?;
     Ok(jws::sign(signer, &kid, T::KIND, &payload)?)
 }
 
@@ -466,13 +528,15 @@ pub struct Verified<T> {
 /// Does `kid` name `key`? (`kid` is the key's `did:key`, or its short key id.)
 #[must_use]
 pub fn kid_names_key(kid: &str, key: &PublicKey) -> bool {
-    if let Ok(did) = kid.parse::<Did>() {
-        return did.public_key() == key;
+    // Both forms have exactly one spelling per key (a parsed `did:key` is the canonical
+    // string of its key, a parsed key id is its canonical text), so `kid` names `key` exactly
+    // when it equals the key's own DID or key id: a string comparison, without decoding
+    // `kid` and validating the key in it again.
+    if kid.starts_with("did:key:") {
+        Did::from_public_key(key).as_str() == kid
+    } else {
+        KeyId::from_public_key(key).as_str() == kid
     }
-    if let Ok(id) = kid.parse::<KeyId>() {
-        return id == KeyId::from_public_key(key);
-    }
-    false
 }
 
 /// Resolve the key for `kid`: `key` if given (and `kid` must name it), otherwise the key
@@ -536,7 +600,7 @@ pub fn verify_parsed<T: Statement>(
             kind: T::KIND,
             reason: e.to_string(),
         })?;
-    if canon::to_canonical_vec_of(&statement)? != jws.payload() {
+    if statement.to_canonical_bytes()? != jws.payload() {
         return Err(StatementError::NotCanonical(T::KIND));
     }
     if statement.signer() != header.kid {
@@ -727,5 +791,88 @@ mod tests {
         );
         assert!(RpcId::from_json(&serde_json::json!(null)).is_err());
         assert!(RpcId::from_json(&serde_json::json!({"a":1})).is_err());
+    }
+
+    /// `kid_names_key` as it was written before: parse the kid, compare keys.
+    fn kid_names_key_by_parsing(kid: &str, key: &PublicKey) -> bool {
+        if let Ok(did) = kid.parse::<Did>() {
+            return did.public_key() == key;
+        }
+        if let Ok(id) = kid.parse::<KeyId>() {
+            return id == KeyId::from_public_key(key);
+        }
+        false
+    }
+
+    #[test]
+    fn kid_names_key_agrees_with_parsing() {
+        let keys: Vec<PublicKey> = Algorithm::ALL
+            .into_iter()
+            .flat_map(|alg| [key(alg, 1).public_key(), key(alg, 2).public_key()])
+            .collect();
+        let mut kids: Vec<String> = Vec::new();
+        for k in &keys {
+            let did = Did::from_public_key(k).to_string();
+            let id = KeyId::from_public_key(k).to_string();
+            kids.push(format!("{did}x"));
+            kids.push(did.replacen('z', "Z", 1));
+            kids.push(did.get(..did.len() - 1).unwrap().to_owned());
+            kids.push(format!("{did}#key-1"));
+            kids.push(did.to_uppercase());
+            kids.push(format!("{id}A"));
+            kids.push(id.replace("kid:", "KID:"));
+            kids.push(did);
+            kids.push(id);
+        }
+        kids.extend(["", "did:key:", "did:key:z", "kid:", "did:web:example.com"].map(String::from));
+        for kid in &kids {
+            for k in &keys {
+                assert_eq!(
+                    kid_names_key(kid, k),
+                    kid_names_key_by_parsing(kid, k),
+                    "kid {kid} key {k:?}"
+                );
+            }
+        }
+    }
+
+    fn arb_text() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::prop_oneof![
+            "[ -~]{1,40}",
+            "[a-z\"\\\\/\u{e9}\u{ffff}\u{10000}\u{1f600}]{1,12}",
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn prop_intent_direct_bytes_match_generic(
+            aud in arb_text(),
+            tool in arb_text(),
+            session in proptest::option::of(arb_text()),
+            rpc_id in proptest::option::of(arb_text()),
+            with_tool_def in proptest::prelude::any::<bool>(),
+            iat in proptest::prop_oneof![
+                proptest::prelude::any::<i64>(),
+                -9_007_199_254_740_993_i64..9_007_199_254_740_993,
+            ],
+            nonce in proptest::prelude::any::<[u8; 16]>(),
+        ) {
+            let k = key(Algorithm::Ed25519, 1);
+            let intent = Intent {
+                version: IntentV1,
+                aud: Audience::new(aud).unwrap(),
+                tool: ToolName::new(tool).unwrap(),
+                args: Digest::of_bytes(b"args"),
+                tool_def: with_tool_def.then(|| Digest::of_raw(b"def")),
+                signer: kid_for(&k.public_key()),
+                iat: UnixTime(iat),
+                nonce: Nonce::from_random(nonce),
+                rpc_id: rpc_id.map(|id| RpcId::new(id).unwrap()),
+                session: session.map(|s| SessionId::new(s).unwrap()),
+            };
+            let generic = canon::to_canonical_vec_of(&intent);
+            proptest::prop_assert_eq!(intent.write_canonical(), generic.clone());
+            proptest::prop_assert_eq!(intent.to_canonical_bytes(), generic);
+        }
     }
 }

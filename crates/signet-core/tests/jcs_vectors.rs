@@ -6,7 +6,7 @@ use std::error::Error;
 use std::fs;
 use std::path::PathBuf;
 
-use signet_core::canon::{canonicalize, parse_strict, to_canonical_vec};
+use signet_core::canon::{canonicalize, is_canonical, parse_strict, to_canonical_vec};
 
 /// The vector files this test must find, so a missing file cannot pass silently.
 const EXPECTED_VECTORS: &[&str] = &[
@@ -106,6 +106,37 @@ fn outputs_are_fixed_points() -> Result<(), Box<dyn Error>> {
         assert_eq!(again, expected, "vector `{name}` output is not canonical");
         let value = parse_strict(&expected)?;
         assert_eq!(to_canonical_vec(&value)?, expected, "vector `{name}`");
+    }
+    Ok(())
+}
+
+#[test]
+fn one_pass_check_agrees_with_the_vectors() -> Result<(), Box<dyn Error>> {
+    for Vector {
+        name,
+        input,
+        output: expected,
+    } in vectors()?
+    {
+        assert!(is_canonical(&expected), "vector `{name}` output");
+        assert_eq!(
+            is_canonical(&input),
+            input == expected,
+            "vector `{name}` input"
+        );
+        // Every output with one byte removed is no longer its own canonical form.
+        for cut in 0..expected.len() {
+            let mut shorter = expected.clone();
+            shorter.remove(cut);
+            let slow = parse_strict(&shorter)
+                .and_then(|value| to_canonical_vec(&value))
+                .is_ok_and(|canonical| canonical == shorter);
+            assert_eq!(
+                is_canonical(&shorter),
+                slow,
+                "vector `{name}` without byte {cut}"
+            );
+        }
     }
     Ok(())
 }

@@ -14,7 +14,12 @@
 //! re-encode to the same bytes, so an unknown member or a re-spelling is an error, never
 //! silently dropped.
 
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use signet_core::alg::{Algorithm, PublicKey};
 use signet_core::canon;
 use signet_core::digest::Digest;
 use signet_core::jws::Jws;
@@ -206,10 +211,25 @@ impl Entry {
         self.summarize(false)
     }
 
+    /// [`Entry::check`] for many entries signed by few keys: the same checks and the same
+    /// result, but each signer's key is decoded and validated once per `cache` (see
+    /// [`KeyCache`]). Whole-log verification uses one cache per thread.
+    ///
+    /// # Errors
+    /// As [`Entry::check`].
+    pub fn check_cached(&self, cache: &mut KeyCache) -> Result<Summary, EntryError> {
+        self.summarize_with(Mode::Cached(cache))
+    }
+
     fn summarize(&self, verify: bool) -> Result<Summary, EntryError> {
+        self.summarize_with(if verify { Mode::Verify } else { Mode::Decode })
+    }
+
+    fn summarize_with(&self, mut mode: Mode<'_>) -> Result<Summary, EntryError> {
+        let verify = !matches!(mode, Mode::Decode);
         match self {
             Entry::Intent(e) => {
-                let intent: Intent = statement_of(&e.jws, e.key.as_deref(), verify)?;
+                let intent: Intent = statement_of(&e.jws, e.key.as_deref(), &mut mode)?;
                 if verify && let Some(args) = &e.arguments {
                     let d = Digest::of_json(args).map_err(|_| EntryError::ArgumentsMismatch)?;
                     if d != intent.args {
@@ -227,7 +247,7 @@ impl Entry {
                 })
             }
             Entry::Receipt(e) => {
-                let r: Receipt = statement_of(&e.jws, e.key.as_deref(), verify)?;
+                let r: Receipt = statement_of(&e.jws, e.key.as_deref(), &mut mode)?;
                 Ok(Summary {
                     at: Some(r.iat),
                     agent: Some(r.signer.clone()),
@@ -260,18 +280,142 @@ impl Entry {
     }
 }
 
-/// Decode (and with `verify`, verify) the statement in `jws`.
-fn statement_of<T: statement::Statement + serde::de::DeserializeOwned>(
+/// How [`Entry::summarize_with`] treats the statements inside.
+enum Mode<'a> {
+    /// Decode only.
+    Decode,
+    /// Verify with signet-core's [`statement::verify_parsed`].
+    Verify,
+    /// Verify with the same result, reusing decoded keys.
+    Cached(&'a mut KeyCache),
+}
+
+/// Decode (and unless `mode` is [`Mode::Decode`], verify) the statement in `jws`.
+fn statement_of<T: statement::Statement>(
     jws: &str,
     key: Option<&str>,
-    verify: bool,
+    mode: &mut Mode<'_>,
 ) -> Result<T, EntryError> {
     let parsed = Jws::parse(jws).map_err(StatementError::from)?;
-    let key = entry_key(key)?;
-    if verify {
-        return Ok(statement::verify_parsed::<T>(&parsed, key.as_ref())?.statement);
+    match mode {
+        Mode::Decode => {
+            entry_key(key)?;
+            serde_json::from_slice(parsed.payload()).map_err(|e| EntryError::Decode(e.to_string()))
+        }
+        Mode::Cached(cache) => match cache.verify_ed25519::<T>(&parsed, key) {
+            Some(statement) => Ok(statement),
+            // Anything the fast path does not accept takes the authoritative path, which
+            // gives the same answer as `Entry::check` and names the reason.
+            None => verify_core(&parsed, key),
+        },
+        Mode::Verify => verify_core(&parsed, key),
     }
-    serde_json::from_slice(parsed.payload()).map_err(|e| EntryError::Decode(e.to_string()))
+}
+
+fn verify_core<T: statement::Statement>(parsed: &Jws, key: Option<&str>) -> Result<T, EntryError> {
+    let key = entry_key(key)?;
+    Ok(statement::verify_parsed::<T>(parsed, key.as_ref())?.statement)
+}
+
+/// Decoded signer keys, for verifying many statements signed by few keys.
+///
+/// [`Entry::check`] calls signet-core's [`statement::verify_parsed`], which decodes the
+/// signer's `did:key` and validates the Ed25519 point (decompression, canonical encoding,
+/// not of small order) for every statement, three point decompressions in all. With a
+/// cache, [`Entry::check_cached`] does that once per distinct `(kid, key)` pair and then
+/// checks exactly what `verify_parsed` checks, in the same way:
+///
+/// 1. the header `typ` is the statement's kind;
+/// 2. the key is [`statement::resolve_key`]`(kid, entry key)` (cached);
+/// 3. the key's algorithm is the header's `alg`, and it is Ed25519 (other algorithms take
+///    the core path);
+/// 4. the signature over `BASE64URL(header) '.' BASE64URL(payload)` passes ed25519-dalek's
+///    `verify_strict` with the key decoded as signet-core decodes it (canonical point
+///    encoding, not a weak key): the same call the core makes;
+/// 5. the payload decodes to the statement, re-encodes canonically to the same bytes, and
+///    its `signer` is the header `kid`.
+///
+/// Whenever any step fails, the statement is checked again by `verify_parsed`, so a failure
+/// is reported with the core's reason and an unexpected disagreement can only make the
+/// result the core's. Batched Ed25519 verification is deliberately not used: a batch
+/// equation accepts, with probability up to 1/2 per batch, a signature whose `R` has a
+/// small-order component, which `verify_strict` always refuses (see `docs/spec.md` §13.5).
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    /// `(kid, entry key)` → the resolved key, or `None` when it does not resolve.
+    resolved: HashMap<(String, Option<String>), Option<PublicKey>>,
+    /// Ed25519 key bytes → the strict verifying key, or `None` when invalid.
+    ed25519: HashMap<[u8; 32], Option<ed25519_dalek::VerifyingKey>>,
+}
+
+/// Distinct keys kept at most; a log with more signers than this still verifies, with the
+/// cache cleared when full.
+const KEY_CACHE_MAX: usize = 4096;
+
+impl KeyCache {
+    /// An empty cache.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn resolve(&mut self, kid: &str, key: Option<&str>) -> Option<PublicKey> {
+        let id = (kid.to_owned(), key.map(str::to_owned));
+        if let Some(k) = self.resolved.get(&id) {
+            return k.clone();
+        }
+        let resolved = entry_key(key)
+            .ok()
+            .and_then(|k| statement::resolve_key(kid, k.as_ref()).ok());
+        if self.resolved.len() >= KEY_CACHE_MAX {
+            self.resolved.clear();
+        }
+        self.resolved.insert(id, resolved.clone());
+        resolved
+    }
+
+    fn ed25519_key(&mut self, bytes: &[u8]) -> Option<ed25519_dalek::VerifyingKey> {
+        let arr = <[u8; 32]>::try_from(bytes).ok()?;
+        if let Some(k) = self.ed25519.get(&arr) {
+            return *k;
+        }
+        // As signet-core's `PublicKey::verify` decodes Ed25519 keys.
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&arr)
+            .ok()
+            .filter(|k| k.to_edwards().compress().to_bytes() == arr && !k.is_weak());
+        if self.ed25519.len() >= KEY_CACHE_MAX {
+            self.ed25519.clear();
+        }
+        self.ed25519.insert(arr, key);
+        key
+    }
+
+    /// The statement if every check of [`statement::verify_parsed`] passes on the Ed25519
+    /// fast path; `None` to take the core path.
+    fn verify_ed25519<T: statement::Statement>(
+        &mut self,
+        jws: &Jws,
+        key: Option<&str>,
+    ) -> Option<T> {
+        let header = jws.header();
+        if header.typ != T::KIND || header.alg != Algorithm::Ed25519 {
+            return None;
+        }
+        let pk = self.resolve(&header.kid, key)?;
+        if pk.algorithm() != header.alg {
+            return None;
+        }
+        let vk = self.ed25519_key(pk.as_bytes())?;
+        let (input, sig) = jws.as_str().rsplit_once('.')?;
+        let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
+        let sig = ed25519_dalek::Signature::from_slice(&sig).ok()?;
+        vk.verify_strict(input.as_bytes(), &sig).ok()?;
+        let statement: T = serde_json::from_slice(jws.payload()).ok()?;
+        if canon::to_canonical_vec_of(&statement).ok()? != jws.payload() {
+            return None;
+        }
+        (statement.signer() == header.kid).then_some(statement)
+    }
 }
 
 fn entry_key(key: Option<&str>) -> Result<Option<signet_core::alg::PublicKey>, EntryError> {

@@ -103,6 +103,45 @@ pub fn columns_of(entry: &Entry) -> Result<Columns, EntryError> {
     })
 }
 
+/// Batches at least this large are encoded on all cores.
+const PARALLEL_ENCODE_MIN: usize = 256;
+
+fn encode_one(e: &Entry) -> Result<(Vec<u8>, Columns), EntryError> {
+    Ok((e.leaf_data()?, columns_of(e)?))
+}
+
+/// Leaf data and columns of `entries`, in order. Encoding (canonical JSON, statement
+/// decoding) costs more than storing, so a large batch is split over the cores.
+fn encode_all(entries: &[Entry]) -> Result<Vec<(Vec<u8>, Columns)>, EntryError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, 16);
+    if threads == 1 || entries.len() < PARALLEL_ENCODE_MIN {
+        return entries.iter().map(encode_one).collect();
+    }
+    let per = entries.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = entries
+            .chunks(per)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(encode_one)
+                        .collect::<Result<Vec<_>, EntryError>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(entries.len());
+        for part in parts {
+            let encoded = part
+                .join()
+                .map_err(|_| EntryError::Decode("encoder thread failed".into()))??;
+            out.extend(encoded);
+        }
+        Ok(out)
+    })
+}
+
 /// An open log with its writer state.
 #[derive(Debug)]
 pub struct Log<S: Store> {
@@ -307,11 +346,7 @@ impl<S: Store> Log<S> {
         meta: &[(&str, &str)],
         keep: bool,
     ) -> Result<(), LogError> {
-        let mut encoded = Vec::with_capacity(entries.len());
-        for e in entries {
-            encoded.push((e.leaf_data()?, columns_of(e)?));
-        }
-        self.append_rows(encoded, meta, keep)
+        self.append_rows(encode_all(entries)?, meta, keep)
     }
 
     /// Hash `rows` into the tree and commit them with a new checkpoint; on any failure the

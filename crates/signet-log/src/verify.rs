@@ -10,7 +10,9 @@
 //! - every kept checkpoint and the latest one verify with the log key and commit to the
 //!   root recomputed at their size; the latest covers every entry.
 //!
-//! Signatures are checked on all cores, in chunks, while the next chunk is read.
+//! Signatures are checked on all cores, in chunks, while the next chunk is read; each
+//! thread decodes a signer's key once ([`KeyCache`]) and otherwise checks every statement
+//! exactly as signet-core's `statement::verify_parsed` does.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use std::sync::Arc;
 use sha2::{Digest as _, Sha256};
 
 use crate::checkpoint::{self, Checkpoint};
-use crate::entry::{Entry, Summary};
+use crate::entry::{Entry, KeyCache, Summary};
 use crate::log::StoreNodes;
 use crate::merkle::{self, Appender, Hash};
 use crate::note::NoteVerifier;
@@ -83,9 +85,9 @@ type Job<'scope> = (
     std::thread::ScopedJoinHandle<'scope, Vec<Checked>>,
 );
 
-fn check_one(e: &StoredEntry) -> Checked {
+fn check_one(e: &StoredEntry, keys: &mut KeyCache) -> Checked {
     let entry = Entry::from_leaf_data(&e.data).map_err(|err| err.to_string())?;
-    let summary = entry.check().map_err(|err| err.to_string())?;
+    let summary = entry.check_cached(keys).map_err(|err| err.to_string())?;
     let columns = (expected_columns(&entry, &summary) != e.columns)
         .then(|| "stored listing columns differ from the entry".to_owned());
     Ok((entry, summary, columns))
@@ -99,7 +101,14 @@ fn check_chunk(chunk: &[StoredEntry]) -> Vec<Checked> {
     std::thread::scope(|s| {
         let handles: Vec<_> = chunk
             .chunks(per)
-            .map(|part| s.spawn(move || part.iter().map(check_one).collect::<Vec<_>>()))
+            .map(|part| {
+                s.spawn(move || {
+                    let mut keys = KeyCache::new();
+                    part.iter()
+                        .map(|e| check_one(e, &mut keys))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()

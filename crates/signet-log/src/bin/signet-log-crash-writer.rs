@@ -1,12 +1,19 @@
 //! Test tool for the crash tests (`tests/crash.rs`), not part of signet's interface.
 //!
-//! `signet-log-crash-writer DB THREADS` opens the log at DB with a fixed TEST FIXTURE key and
-//! appends entries from THREADS threads through the group-commit writer, forever. After each
-//! append returns, it prints `INDEX DETAIL` on stdout: a promise that the entry is durable.
-//! The test kills it with SIGKILL at a random moment and checks every promise.
+//! `signet-log-crash-writer DB THREADS [--no-autocheckpoint]` opens the log at DB with a
+//! fixed TEST FIXTURE key and appends entries from THREADS threads through the group-commit
+//! writer, forever. After each append returns, it prints `INDEX DETAIL WAL_BYTES DB_BYTES`
+//! on stdout: a promise that the entry is durable, with the sizes of `DB-wal` and `DB`
+//! measured after the append returned (so they include at least every byte of the commit
+//! that made the entry durable). The test kills it with SIGKILL at a random moment and
+//! checks every promise.
+//!
+//! `--no-autocheckpoint` turns SQLite's automatic WAL checkpoints off before the log is
+//! opened, so the database file is not written while the tool runs and the WAL is only
+//! appended to: the power-loss test relies on that to know which bytes were synced.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use signet_core::alg::{Algorithm, SigningKey};
@@ -31,14 +38,29 @@ fn key() -> Result<SigningKey, String> {
     SigningKey::from_seed(Algorithm::Ed25519, &[7u8; 32]).map_err(|e| e.to_string())
 }
 
+/// The size of `path` in bytes, 0 if it does not exist.
+fn size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
 fn run() -> Result<(), String> {
     let mut args = std::env::args_os().skip(1);
-    let db = PathBuf::from(args.next().ok_or("usage: DB THREADS")?);
+    let db = PathBuf::from(
+        args.next()
+            .ok_or("usage: DB THREADS [--no-autocheckpoint]")?,
+    );
     let threads: usize = args
         .next()
         .and_then(|t| t.to_str().and_then(|t| t.parse().ok()))
         .unwrap_or(4);
+    let no_checkpoint = args.next().is_some_and(|a| a == "--no-autocheckpoint");
+    let mut wal = db.clone().into_os_string();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
     let store = SqliteStore::open(&db).map_err(|e| e.to_string())?;
+    if no_checkpoint {
+        store.set_wal_autocheckpoint(0).map_err(|e| e.to_string())?;
+    }
     let log = Log::open(
         store,
         key()?,
@@ -53,6 +75,7 @@ fn run() -> Result<(), String> {
         for t in 0..threads {
             let handle = handle.clone();
             let out = Arc::clone(&out);
+            let (db, wal) = (&db, &wal);
             s.spawn(move || {
                 for n in 0u64.. {
                     let detail = format!("t{t}-n{n}");
@@ -64,8 +87,9 @@ fn run() -> Result<(), String> {
                     let Ok(index) = handle.append(&entry) else {
                         return;
                     };
+                    let (wal_bytes, db_bytes) = (size(wal), size(db));
                     let Ok(mut o) = out.lock() else { return };
-                    if writeln!(o, "{index} {detail}")
+                    if writeln!(o, "{index} {detail} {wal_bytes} {db_bytes}")
                         .and_then(|()| o.flush())
                         .is_err()
                     {

@@ -1,0 +1,462 @@
+//! `signet proxy`, `signet init`, `signet pins`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use signet_core::alg::{Algorithm, PublicKey, SigningKey};
+use signet_core::did::Did;
+use signet_core::replay::{MemoryNonceStore, ReplayWindow};
+use signet_core::statement::Audience;
+use signet_log::entry::{Entry, LifecycleEntry, LifecycleEvent};
+use signet_log::log::Log;
+use signet_log::sqlite::{PersistentNonces, SqliteStore};
+use signet_log::writer;
+use signet_mcp::gateway::{AuditSink, Gateway, GatewayConfig, Nonces, Unavailable};
+use signet_mcp::pins::{PinFile, PinMode};
+use signet_mcp::stdio::{self, StdioOptions};
+
+use crate::cli::{InitArgs, PinsArgs, PinsCommand, ProxyArgs};
+use crate::commands::{now, out, write_new_key};
+use crate::config::{self, Config, FailMode};
+use crate::keyfile::{self, KeySource};
+
+/// Default origin line of the log's checkpoints.
+pub const DEFAULT_ORIGIN: &str = "localhost/signet";
+
+/// Log to stderr (never stdout: it is the MCP transport). `SIGNET_LOG_LEVEL` filters.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG_LEVEL")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// The default server name: `stdio:` and the command line (digested when very long).
+#[must_use]
+pub fn default_server_name(command: &[String]) -> String {
+    let line = command.join(" ");
+    let name = format!("stdio:{line}");
+    if name.len() <= 1024 {
+        name
+    } else {
+        let d = signet_core::digest::Digest::of_bytes(line.as_bytes());
+        format!("stdio:{}", d)
+    }
+}
+
+fn source_or_default(flag: Option<&str>, cfg: Option<&str>, name: &str) -> Result<KeySource> {
+    match flag.or(cfg) {
+        Some(s) => config::key_source(s),
+        None => Ok(KeySource::File(keyfile::default_key_path(name)?)),
+    }
+}
+
+/// The log file from a flag, the config, or the default path.
+pub fn log_file(flag: Option<&Path>, cfg: &Config) -> Result<PathBuf> {
+    match flag
+        .map(Path::to_owned)
+        .or_else(|| cfg.log.as_deref().map(config::expand))
+    {
+        Some(p) => Ok(p),
+        None => Ok(keyfile::signet_home()?.join("log").join("signet.db")),
+    }
+}
+
+/// The pin file of `server`.
+pub fn pins_path(server: &str) -> Result<PathBuf> {
+    Ok(keyfile::signet_home()?
+        .join("pins")
+        .join(PinFile::file_name(server)))
+}
+
+struct OpenLog {
+    handle: writer::LogHandle,
+    writer: writer::Writer<SqliteStore>,
+}
+
+fn open_log(path: &Path, key: SigningKey, origin: &str, detail: &str) -> Result<OpenLog> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
+    let store = SqliteStore::open(path).map_err(|e| anyhow!("{e}"))?;
+    let log = Log::open(store, key, origin, now()?, detail).map_err(|e| anyhow!("{e}"))?;
+    let (handle, writer) = writer::spawn(log)?;
+    Ok(OpenLog { handle, writer })
+}
+
+/// `signet proxy -- COMMAND ARGS…`.
+pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
+    init_tracing();
+    let (cfg, cfg_path) = Config::load(a.config.as_deref())?;
+    if let Some(p) = &cfg_path {
+        tracing::debug!("config `{}`", p.display());
+    }
+    let (program, args) = a
+        .command
+        .split_first()
+        .ok_or_else(|| anyhow!("no server command: use `signet proxy -- COMMAND ARGS…`"))?;
+    let server = a
+        .name
+        .clone()
+        .unwrap_or_else(|| default_server_name(&a.command));
+    let mut gcfg =
+        GatewayConfig::new(Audience::new(server.clone()).map_err(|e| anyhow!("server name: {e}"))?);
+    gcfg.pin_mode = match &a.pin_mode {
+        Some(m) => m.parse::<PinMode>().map_err(|e| anyhow!(e))?,
+        None => cfg.pin_mode.unwrap_or_default(),
+    };
+    gcfg.pins_path = Some(pins_path(&server)?);
+    gcfg.fail_open = a.fail_open || cfg.fail_mode == Some(FailMode::Open);
+    gcfg.receipts_in_result = !a.no_receipts_in_result && cfg.receipts_in_result.unwrap_or(true);
+    gcfg.log_arguments = cfg.log_arguments.unwrap_or(true);
+    gcfg.require_signatures = a.require_signatures || cfg.require_signatures.unwrap_or(false);
+    gcfg.allowed_signers = cfg
+        .allowed_signers
+        .iter()
+        .flatten()
+        .map(|s| {
+            s.parse::<Did>()
+                .map(|d| d.public_key().clone())
+                .map_err(|e| anyhow!("allowed_signers: `{s}` is not a did:key: {e}"))
+        })
+        .collect::<Result<Vec<PublicKey>>>()?;
+    gcfg.replay = ReplayWindow {
+        max_age: cfg.max_age_secs.unwrap_or(300),
+        max_skew: cfg.max_skew_secs.unwrap_or(30),
+    };
+    let opts = StdioOptions {
+        max_message_bytes: a
+            .max_message_bytes
+            .or(cfg.max_message_bytes)
+            .unwrap_or(16 * 1024 * 1024),
+        ..StdioOptions::default()
+    };
+
+    // Keys and log: a failure is reported, and every call then fails closed (the server
+    // still runs, so the client gets clear errors instead of a dead connection).
+    let load = |flag: Option<&str>, cfgv: Option<&str>, name: &str| -> Result<SigningKey> {
+        keyfile::load(&source_or_default(flag, cfgv, name)?)
+    };
+    let agent = load(a.key_source.as_deref(), cfg.key_source.as_deref(), "agent")
+        .map_err(|e| format!("{e:#}"));
+    let gateway = load(
+        a.gateway_key_source.as_deref(),
+        cfg.gateway_key_source.as_deref(),
+        "gateway",
+    )
+    .map_err(|e| format!("{e:#}"));
+    let gateway = match (&agent, gateway) {
+        (Ok(ak), Ok(gk)) if ak.public_key() == gk.public_key() => {
+            Err("the gateway key must differ from the agent key".to_owned())
+        }
+        (_, g) => g,
+    };
+    for (what, k) in [("agent", &agent), ("gateway", &gateway)] {
+        if let Err(e) = k {
+            tracing::error!("{what} key: {e}; tool calls will fail closed");
+        }
+    }
+    let detail = format!("signet {} proxy server={server}", env!("CARGO_PKG_VERSION"));
+    let log_path = log_file(a.log.as_deref(), &cfg)?;
+    let origin = cfg
+        .log_origin
+        .clone()
+        .unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
+    let opened = load(
+        a.log_key_source.as_deref(),
+        cfg.log_key_source.as_deref(),
+        "log",
+    )
+    .and_then(|k| open_log(&log_path, k, &origin, &detail));
+    let (sink, log): (Box<dyn AuditSink>, Option<OpenLog>) = match opened {
+        Ok(l) => (Box::new(l.handle.clone()), Some(l)),
+        Err(e) => {
+            tracing::error!(
+                "audit log `{}`: {e:#}; tool calls will fail closed",
+                log_path.display()
+            );
+            (Box::new(Unavailable(format!("{e:#}"))), None)
+        }
+    };
+    let nonces: Box<dyn Nonces> = match SqliteStore::open(&log_path) {
+        Ok(s) if log.is_some() => Box::new(PersistentNonces::new(s)),
+        _ => Box::new(MemoryNonceStore::new()),
+    };
+    let clock: signet_mcp::gateway::Clock =
+        Arc::new(|| now().unwrap_or(signet_core::replay::UnixTime(0)));
+    let gw = Arc::new(Gateway::new(gcfg, agent, gateway, sink, nonces, clock));
+
+    let start_detail = format!(
+        "{detail} pid={} pin_mode={} fail_mode={}",
+        std::process::id(),
+        gw.config().pin_mode.as_str(),
+        if gw.config().fail_open {
+            "open"
+        } else {
+            "closed"
+        }
+    );
+    let at = now()?;
+    if let Err(e) = gw.append(&Entry::Lifecycle(LifecycleEntry {
+        event: LifecycleEvent::Start,
+        at,
+        detail: Some(start_detail),
+    })) {
+        tracing::error!("cannot record the proxy start: {e}");
+    }
+    if gw.config().fail_open {
+        tracing::warn!("FAIL-OPEN: calls go through even when the log or a key is unavailable");
+        if let Err(e) = gw.append(&Entry::Lifecycle(LifecycleEntry {
+            event: LifecycleEvent::Dangerous,
+            at,
+            detail: Some("fail-open".into()),
+        })) {
+            tracing::error!("cannot record fail-open: {e}");
+        }
+    }
+
+    let status = stdio::run(program, args, Arc::clone(&gw), &opts)
+        .with_context(|| format!("proxy for `{}`", a.command.join(" ")))?;
+    drop(gw);
+    if let Some(l) = log {
+        drop(l.handle);
+        match l.writer.join() {
+            Ok(log) => {
+                if let Err(e) = log.close(now()?, &detail) {
+                    tracing::error!("closing the audit log: {e}");
+                }
+            }
+            Err(e) => tracing::error!("the audit log writer failed: {e}"),
+        }
+    }
+    Ok(exit_code_of(status))
+}
+
+fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt as _;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => ExitCode::from(u8::try_from(c & 0xff).unwrap_or(1)),
+        (None, Some(s)) => {
+            ExitCode::from(u8::try_from((s & 0x7f).saturating_add(128)).unwrap_or(1))
+        }
+        _ => ExitCode::from(1),
+    }
+}
+
+/// `signet init`.
+pub fn init(a: &InitArgs) -> Result<ExitCode> {
+    let home = keyfile::signet_home()?;
+    std::fs::create_dir_all(&home)
+        .with_context(|| format!("cannot create `{}`", home.display()))?;
+    let name = if a.yaml { "signet.yaml" } else { "signet.toml" };
+    let cfg_path = home.join(name);
+    let text = if a.yaml {
+        crate::config::DEFAULT_TOML
+            .lines()
+            .map(toml_line_to_yaml)
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    } else {
+        crate::config::DEFAULT_TOML.to_owned()
+    };
+    let mut err = std::io::stderr().lock();
+    if cfg_path.exists() && !a.force {
+        writeln!(
+            err,
+            "signet: keeping the existing `{}` (use --force to replace it)",
+            cfg_path.display()
+        )?;
+    } else {
+        Config::parse(&text, &cfg_path)?;
+        std::fs::write(&cfg_path, &text)
+            .with_context(|| format!("cannot write `{}`", cfg_path.display()))?;
+        writeln!(err, "signet: wrote `{}`", cfg_path.display())?;
+    }
+    let (cfg, _) = Config::load(Some(&cfg_path))?;
+    let alg = match a.algorithm {
+        Some(x) => crate::commands::algorithm(x),
+        None => cfg
+            .algorithm
+            .as_deref()
+            .and_then(config::parse_algorithm)
+            .unwrap_or(Algorithm::Ed25519),
+    };
+    let pass = if a.unencrypted {
+        None
+    } else {
+        Some(keyfile::passphrase("passphrase for the new keys: ", true)?)
+    };
+    for (name, key_alg) in [
+        ("agent", alg),
+        ("gateway", alg),
+        ("log", Algorithm::Ed25519),
+    ] {
+        let path = keyfile::default_key_path(name)?;
+        if path.exists() {
+            writeln!(
+                err,
+                "signet: keeping the existing {name} key `{}`",
+                path.display()
+            )?;
+            continue;
+        }
+        let key = write_new_key(key_alg, &path, pass.clone(), false)?;
+        writeln!(
+            err,
+            "signet: wrote {} {key_alg} {name} key `{}` ({})",
+            if a.unencrypted {
+                "UNENCRYPTED"
+            } else {
+                "encrypted"
+            },
+            path.display(),
+            Did::from_public_key(&key.public_key()).key_id()
+        )?;
+    }
+    drop(err);
+    out(&format!(
+        "signet is ready in {}.\nPut it in front of an MCP server, for example in Claude Desktop's config:\n  \"command\": \"signet\", \"args\": [\"proxy\", \"--\", \"npx\", \"-y\", \"@modelcontextprotocol/server-filesystem\", \"/tmp\"]\nSee docs/clients.md for Claude Code and Cursor.",
+        home.display()
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The default config's TOML lines in YAML spelling (`key = value` → `key: value`).
+fn toml_line_to_yaml(line: &str) -> String {
+    if line.starts_with('#') || line.trim().is_empty() {
+        return line.to_owned();
+    }
+    match line.split_once(" = ") {
+        Some((k, v)) => format!("{k}: {v}"),
+        None => line.to_owned(),
+    }
+}
+
+fn pin_files(filter: Option<&str>) -> Result<Vec<(PathBuf, PinFile)>> {
+    let dir = keyfile::signet_home()?.join("pins");
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(anyhow!("cannot read `{}`: {e}", dir.display())),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let Some(file) = PinFile::load(&path)? else {
+            continue;
+        };
+        if filter.is_none_or(|f| file.server.contains(f)) {
+            out.push((path, file));
+        }
+    }
+    out.sort_by(|a, b| a.1.server.cmp(&b.1.server));
+    Ok(out)
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// `signet pins`.
+pub fn pins(a: &PinsArgs) -> Result<ExitCode> {
+    let files = pin_files(a.server.as_deref())?;
+    match &a.command {
+        None | Some(PinsCommand::List) => {
+            if files.is_empty() {
+                out("no pins yet (they are made the first time a proxied client lists tools)")?;
+            }
+            for (_, f) in &files {
+                out(&format!(
+                    "{}  {} tools pinned, {} pending",
+                    f.server,
+                    f.tools.len(),
+                    f.pending.len()
+                ))?;
+                for (name, pin) in &f.tools {
+                    let mark = if f.pending.contains_key(name) {
+                        "!"
+                    } else {
+                        " "
+                    };
+                    out(&format!("  {mark} {name:<32} {}", pin.digest))?;
+                }
+                for (name, p) in &f.pending {
+                    if !f.tools.contains_key(name) && p.is_some() {
+                        out(&format!("  + {name:<32} (added, pending)"))?;
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(PinsCommand::Diff) => {
+            let mut any = false;
+            for (_, f) in &files {
+                for (name, new) in &f.pending {
+                    any = true;
+                    let old = f
+                        .tools
+                        .get(name)
+                        .map(|p| pretty(&p.definition))
+                        .unwrap_or_default();
+                    let new_text = new
+                        .as_ref()
+                        .map(|p| pretty(&p.definition))
+                        .unwrap_or_default();
+                    out(&format!(
+                        "--- {} {name} (pinned)\n+++ {} {name} (now)",
+                        f.server, f.server
+                    ))?;
+                    let diff = similar::TextDiff::from_lines(&old, &new_text);
+                    let mut text = String::new();
+                    for change in diff.iter_all_changes() {
+                        let sign = match change.tag() {
+                            similar::ChangeTag::Delete => '-',
+                            similar::ChangeTag::Insert => '+',
+                            similar::ChangeTag::Equal => ' ',
+                        };
+                        text.push(sign);
+                        text.push_str(change.value());
+                        if !change.value().ends_with('\n') {
+                            text.push('\n');
+                        }
+                    }
+                    out(text.trim_end())?;
+                }
+            }
+            if !any {
+                out("no pending changes")?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(PinsCommand::Accept { tool }) => {
+            let mut n = 0usize;
+            for (path, mut f) in files {
+                let accepted = f.accept(tool.as_deref());
+                if accepted.is_empty() {
+                    continue;
+                }
+                f.save(&path)?;
+                for t in accepted {
+                    n = n.saturating_add(1);
+                    out(&format!("accepted {} {t}", f.server))?;
+                }
+            }
+            if n == 0 {
+                bail!("nothing to accept");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

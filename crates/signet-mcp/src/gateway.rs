@@ -1,0 +1,1090 @@
+//! The message interceptor: what signet does to each JSON-RPC message between an MCP
+//! client and an MCP server. Transport-free: the stdio proxy (and later the HTTP proxy)
+//! feed it lines and write what it returns.
+//!
+//! - client `tools/call` → an *intent* (signed by the agent key, or the client's own intent
+//!   verified), appended to the log **before** the call is forwarded, carried to the
+//!   server under `params._meta["dev.signet/intent"]`;
+//! - server response to it → a *receipt* (signed by the gateway key) binding the intent, the
+//!   outcome and the response digest, appended to the log **before** the response is
+//!   delivered, returned under `result._meta["dev.signet/receipt"]`;
+//! - client `tools/list` → its response is checked against the tool pins;
+//! - everything else passes through byte-for-byte.
+//!
+//! Fail-closed: if the log cannot be written or a key cannot be loaded, a call is not
+//! forwarded and a response is not delivered; the client gets a JSON-RPC error that says
+//! why. `fail_open` (explicit, and recorded in the log) forwards instead.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::value::RawValue;
+use signet_core::alg::{PublicKey, SigningKey};
+use signet_core::did::{Did, kid_for};
+use signet_core::digest::Digest;
+use signet_core::replay::{NonceStore, ReplayWindow, UnixTime};
+use signet_core::statement::{
+    self, Audience, Decision, Effect, Intent, IntentV1, Nonce, Outcome, Receipt, ReceiptV1, RpcId,
+    ToolName,
+};
+use signet_log::entry::{Entry, IntentEntry, PinChange, PinEntry, ReceiptEntry};
+
+use crate::jsonrpc::{self, Kind, Message, RawObject};
+use crate::pins::{Pin, PinFile, PinMode, definition_digest_text};
+
+/// `_meta` key of the intent on a `tools/call` request (spec §11).
+pub const META_INTENT: &str = "dev.signet/intent";
+/// `_meta` key of the receipt on a `tools/call` result (spec §11).
+pub const META_RECEIPT: &str = "dev.signet/receipt";
+
+/// JSON-RPC error codes signet answers with.
+pub mod codes {
+    /// Invalid JSON.
+    pub const PARSE_ERROR: i64 = -32700;
+    /// Not a valid request.
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// Bad parameters.
+    pub const INVALID_PARAMS: i64 = -32602;
+    /// signet could not do its part (log, keys): fail-closed.
+    pub const INTERNAL_ERROR: i64 = -32603;
+}
+
+/// Where entries go: the audit log (or something that refuses, when it cannot be opened).
+pub trait AuditSink: Send + Sync {
+    /// Append `entry` durably; its index.
+    ///
+    /// # Errors
+    /// The entry is not in the log; the text says why.
+    fn append(&self, entry: &Entry) -> Result<u64, String>;
+}
+
+impl AuditSink for signet_log::writer::LogHandle {
+    fn append(&self, entry: &Entry) -> Result<u64, String> {
+        signet_log::writer::LogHandle::append(self, entry).map_err(|e| e.to_string())
+    }
+}
+
+/// A sink that refuses every append (the log could not be opened).
+#[derive(Debug)]
+pub struct Unavailable(pub String);
+
+impl AuditSink for Unavailable {
+    fn append(&self, _entry: &Entry) -> Result<u64, String> {
+        Err(self.0.clone())
+    }
+}
+
+/// The nonce store for client-signed intents (object-safe wrapper of [`NonceStore`]).
+pub trait Nonces: Send {
+    /// See [`NonceStore::insert_if_absent`].
+    ///
+    /// # Errors
+    /// Store failures; callers treat them as "not admitted".
+    fn admit(
+        &mut self,
+        window: &ReplayWindow,
+        signer: &str,
+        nonce: &str,
+        iat: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), String>;
+}
+
+impl<T: NonceStore + Send> Nonces for T {
+    fn admit(
+        &mut self,
+        window: &ReplayWindow,
+        signer: &str,
+        nonce: &str,
+        iat: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), String> {
+        window
+            .admit(self, signer, nonce, iat, now)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// How the gateway behaves.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// The server's name: the audience of every intent.
+    pub server: Audience,
+    /// What to do about tools whose definition is not the pinned one.
+    pub pin_mode: PinMode,
+    /// The pin file of this server (`None`: pins kept in memory only).
+    pub pins_path: Option<PathBuf>,
+    /// Forward calls even when the log or a key is unavailable (recorded, dangerous).
+    pub fail_open: bool,
+    /// Return the receipt in `result._meta` (default on).
+    pub receipts_in_result: bool,
+    /// Keep each call's arguments in the log next to the intent (default on).
+    pub log_arguments: bool,
+    /// Refuse calls that do not carry a valid intent signed by the client itself.
+    pub require_signatures: bool,
+    /// When non-empty: the only signers whose intents are accepted.
+    pub allowed_signers: Vec<PublicKey>,
+    /// Freshness window for client-signed intents.
+    pub replay: ReplayWindow,
+}
+
+impl GatewayConfig {
+    /// Defaults for `server`: warn on pin changes, fail closed, receipts in results,
+    /// arguments logged, the proxy signs with the agent key.
+    #[must_use]
+    pub fn new(server: Audience) -> Self {
+        GatewayConfig {
+            server,
+            pin_mode: PinMode::Warn,
+            pins_path: None,
+            fail_open: false,
+            receipts_in_result: true,
+            log_arguments: true,
+            require_signatures: false,
+            allowed_signers: Vec::new(),
+            replay: ReplayWindow::default(),
+        }
+    }
+}
+
+/// What to do with one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Forward the original bytes unchanged.
+    Pass,
+    /// Forward this text instead (a line without its newline).
+    Forward(String),
+    /// Do not forward; answer the side the line came from with this line.
+    Answer(String),
+    /// Do not forward; nothing to answer (the reason goes to stderr).
+    Drop(String),
+}
+
+/// A call forwarded to the server and not yet answered.
+#[derive(Debug, Clone)]
+struct PendingCall {
+    intent_digest: Digest,
+    log_index: Option<u64>,
+    tool: String,
+}
+
+/// A tools/list request not yet answered: its cursor.
+#[derive(Debug, Clone)]
+struct PendingList {
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    calls: HashMap<String, PendingCall>,
+    lists: HashMap<String, PendingList>,
+    pins: Option<PinFile>,
+    /// Current definitions by tool name, from the last listing: digest and pinned status.
+    current: BTreeMap<String, (Digest, bool)>,
+    /// Names seen in the listing being paged through.
+    paging: BTreeSet<String>,
+}
+
+/// A clock: seconds since the Unix epoch.
+pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
+
+/// The interceptor. Shared by the two directions of a proxy (`&self` everywhere).
+pub struct Gateway {
+    cfg: GatewayConfig,
+    agent: Result<SigningKey, String>,
+    gateway: Result<SigningKey, String>,
+    sink: Box<dyn AuditSink>,
+    nonces: Mutex<Box<dyn Nonces>>,
+    clock: Clock,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("server", &self.cfg.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A short human name for a signer kid (`did:key:z6Mk…` → `z6Mk…` prefix).
+fn short(kid: &str) -> String {
+    let k = kid.strip_prefix("did:key:").unwrap_or(kid);
+    k.chars().take(16).collect()
+}
+
+impl Gateway {
+    /// A gateway. `agent` signs intents for unsigned calls, `gateway` signs receipts (a
+    /// key that could not be loaded is given as `Err(reason)`: calls then fail closed).
+    #[must_use]
+    pub fn new(
+        cfg: GatewayConfig,
+        agent: Result<SigningKey, String>,
+        gateway: Result<SigningKey, String>,
+        sink: Box<dyn AuditSink>,
+        nonces: Box<dyn Nonces>,
+        clock: Clock,
+    ) -> Self {
+        let pins = match &cfg.pins_path {
+            Some(p) => match PinFile::load(p) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::error!("{e}; tool pins start empty");
+                    None
+                }
+            },
+            None => None,
+        };
+        Gateway {
+            cfg,
+            agent,
+            gateway,
+            sink,
+            nonces: Mutex::new(nonces),
+            clock,
+            state: Mutex::new(State {
+                pins,
+                ..State::default()
+            }),
+        }
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &GatewayConfig {
+        &self.cfg
+    }
+
+    /// Append an entry to the log (used for lifecycle markers by the transports).
+    ///
+    /// # Errors
+    /// The log refused it.
+    pub fn append(&self, entry: &Entry) -> Result<u64, String> {
+        self.sink.append(entry)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn now(&self) -> UnixTime {
+        (self.clock)()
+    }
+
+    // ----- client → server -----
+
+    /// A line from the client.
+    pub fn on_client(&self, line: &[u8]) -> Verdict {
+        let Ok(text) = std::str::from_utf8(line) else {
+            return Verdict::Answer(error_line(
+                "null",
+                codes::PARSE_ERROR,
+                "signet: the message is not valid UTF-8",
+            ));
+        };
+        if text.trim().is_empty() {
+            return Verdict::Drop("empty line from the client".into());
+        }
+        let msg = match Message::parse(text) {
+            Ok(m) => m,
+            Err(e @ jsonrpc::MessageError::Parse(_)) => {
+                if text.trim_start().starts_with('[') {
+                    return Verdict::Answer(error_line(
+                        "null",
+                        codes::INVALID_REQUEST,
+                        "signet: JSON-RPC batches are not supported (MCP 2025-06-18 removed them)",
+                    ));
+                }
+                return Verdict::Answer(error_line(
+                    "null",
+                    codes::PARSE_ERROR,
+                    &format!("signet: {e}"),
+                ));
+            }
+            Err(e) => {
+                let id = id_of(text).unwrap_or_else(|| "null".into());
+                return Verdict::Answer(error_line(
+                    &id,
+                    codes::INVALID_REQUEST,
+                    &format!("signet: {e}"),
+                ));
+            }
+        };
+        match &msg.kind {
+            Kind::Request { method, id } if method == "tools/call" => self.on_call(&msg, id),
+            Kind::Request { method, id } if method == "tools/list" => {
+                let cursor = msg
+                    .params()
+                    .ok()
+                    .flatten()
+                    .and_then(|p| p.get("cursor"))
+                    .and_then(|c| serde_json::from_str::<String>(c.get()).ok());
+                self.state()
+                    .lists
+                    .insert(id.clone(), PendingList { cursor });
+                Verdict::Pass
+            }
+            _ => Verdict::Pass,
+        }
+    }
+
+    fn on_call(&self, msg: &Message<'_>, id: &str) -> Verdict {
+        let bad = |why: String| Verdict::Answer(error_line(id, codes::INVALID_PARAMS, &why));
+        let params = match msg.params() {
+            Ok(Some(p)) => p,
+            Ok(None) => return bad("signet: tools/call needs `params`".into()),
+            Err(e) => return bad(format!("signet: {e}")),
+        };
+        let Some(name) = params
+            .get("name")
+            .and_then(|n| serde_json::from_str::<String>(n.get()).ok())
+        else {
+            return bad("signet: tools/call needs a string `name`".into());
+        };
+        let tool = match ToolName::new(name.clone()) {
+            Ok(t) => t,
+            Err(e) => return bad(format!("signet: {e}")),
+        };
+        let args_text = params.get("arguments").map_or("{}", RawValue::get);
+        if !args_text.trim_start().starts_with('{') {
+            return bad("signet: `arguments` must be an object".into());
+        }
+        let args = match Digest::of_json_text(args_text.as_bytes()) {
+            Ok(d) => d,
+            Err(e) => {
+                return bad(format!(
+                    "signet: the arguments have no canonical JSON form ({e}); refusing to sign them"
+                ));
+            }
+        };
+        let raw_params = msg.object.get("params").map_or("", RawValue::get);
+        let meta = match params.get("_meta").map(RawObject::from_raw).transpose() {
+            Ok(m) => m,
+            Err(e) => return bad(format!("signet: `_meta`: {e}")),
+        };
+        let presented = meta
+            .as_ref()
+            .and_then(|m| m.get(META_INTENT))
+            .map(|raw| serde_json::from_str::<String>(raw.get()));
+        let now = self.now();
+        let (tool_def, pin_block) = self.pin_status(&name);
+
+        // The intent: the client's own (verified), or one we sign for the agent.
+        let (intent_jws, intent_key, signed_here) = match presented {
+            Some(Ok(jws)) => match self.check_presented(&jws, &tool, &args, now) {
+                Ok(key) => (jws, key, false),
+                Err(reason) => {
+                    return self.deny_unlogged(
+                        id,
+                        raw_params.as_bytes(),
+                        "invalid-signature",
+                        &format!("the call's signature is not valid: {reason}"),
+                    );
+                }
+            },
+            Some(Err(_)) => {
+                return self.deny_unlogged(
+                    id,
+                    raw_params.as_bytes(),
+                    "invalid-signature",
+                    &format!("`_meta.{META_INTENT}` must be a string"),
+                );
+            }
+            None if self.cfg.require_signatures => {
+                return self.deny_unlogged(
+                    id,
+                    raw_params.as_bytes(),
+                    "require-signatures",
+                    "the call is not signed and require_signatures is on",
+                );
+            }
+            None => {
+                let key = match &self.agent {
+                    Ok(k) => k,
+                    Err(e) => {
+                        return self.fail_closed_request(
+                            id,
+                            msg,
+                            &format!("the agent key could not be loaded: {e}"),
+                        );
+                    }
+                };
+                let rpc_id = serde_json::from_str::<serde_json::Value>(id)
+                    .ok()
+                    .and_then(|v| RpcId::from_json(&v).ok());
+                let nonce = match random16() {
+                    Ok(n) => Nonce::from_random(n),
+                    Err(e) => return self.fail_closed_request(id, msg, &e),
+                };
+                let pk = key.public_key();
+                let intent = Intent {
+                    version: IntentV1,
+                    aud: self.cfg.server.clone(),
+                    tool,
+                    args,
+                    tool_def,
+                    signer: kid_for(&pk),
+                    iat: now,
+                    nonce,
+                    rpc_id,
+                    session: None,
+                };
+                match statement::sign(key, &intent) {
+                    Ok(jws) => (jws, pk, true),
+                    Err(e) => {
+                        return self.fail_closed_request(
+                            id,
+                            msg,
+                            &format!("signing the intent failed: {e}"),
+                        );
+                    }
+                }
+            }
+        };
+
+        let arguments = if self.cfg.log_arguments {
+            signet_core::canon::parse_strict(args_text.as_bytes()).ok()
+        } else {
+            None
+        };
+        let entry = Entry::Intent(IntentEntry {
+            jws: intent_jws.clone(),
+            key: long_key(&intent_key),
+            arguments,
+        });
+        let log_index = match self.sink.append(&entry) {
+            Ok(i) => Some(i),
+            Err(e) if self.cfg.fail_open => {
+                tracing::error!("fail-open: the intent of call {id} was not logged: {e}");
+                None
+            }
+            Err(e) => {
+                return Verdict::Answer(error_line(
+                    id,
+                    codes::INTERNAL_ERROR,
+                    &format!(
+                        "signet: the audit log cannot be written ({e}); the call was not forwarded (fail-closed)"
+                    ),
+                ));
+            }
+        };
+        let intent_digest = statement::intent_digest(&intent_jws);
+
+        if let Some((rule, reason)) = pin_block {
+            let decision = Decision {
+                effect: Effect::Deny,
+                rules: vec![rule.to_owned()],
+                policy: None,
+            };
+            return self.deny(id, intent_digest, log_index, decision, &reason);
+        }
+
+        self.state().calls.insert(
+            id.to_owned(),
+            PendingCall {
+                intent_digest,
+                log_index,
+                tool: name,
+            },
+        );
+        if !signed_here {
+            return Verdict::Pass;
+        }
+        let jws_json = jsonrpc::json_string(&intent_jws);
+        match jsonrpc::set_meta(&params, META_INTENT, &jws_json) {
+            Ok(p) => Verdict::Forward(msg.object.with("params", Some(&p))),
+            Err(e) => {
+                self.state().calls.remove(id);
+                bad(format!("signet: {e}"))
+            }
+        }
+    }
+
+    /// Check a client-made intent against the call it came with.
+    fn check_presented(
+        &self,
+        jws: &str,
+        tool: &ToolName,
+        args: &Digest,
+        now: UnixTime,
+    ) -> Result<PublicKey, String> {
+        let v = statement::verify::<Intent>(jws, None).map_err(|e| e.to_string())?;
+        let i = &v.statement;
+        if !self.cfg.allowed_signers.is_empty() && !self.cfg.allowed_signers.contains(&v.key) {
+            return Err(format!("signer {} is not in allowed_signers", v.kid));
+        }
+        if i.aud != self.cfg.server {
+            return Err(format!(
+                "the intent is for `{}`, not for this server `{}`",
+                i.aud.as_str(),
+                self.cfg.server.as_str()
+            ));
+        }
+        if i.tool != *tool {
+            return Err(format!("the intent names tool `{}`", i.tool.as_str()));
+        }
+        if i.args != *args {
+            return Err("the arguments differ from the signed ones".into());
+        }
+        self.nonces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .admit(&self.cfg.replay, &v.kid, i.nonce.as_str(), i.iat, now)?;
+        Ok(v.key)
+    }
+
+    /// The pinned-definition digest to sign into the intent, and a refusal when the pin
+    /// mode forbids calling this tool.
+    fn pin_status(&self, tool: &str) -> (Option<Digest>, Option<(&'static str, String)>) {
+        let st = self.state();
+        match st.current.get(tool) {
+            Some((digest, true)) => (Some(*digest), None),
+            Some((digest, false)) => {
+                let refuse = match self.cfg.pin_mode {
+                    PinMode::Warn => None,
+                    PinMode::Hide => Some((
+                        "tool-pin",
+                        format!(
+                            "tool `{tool}` is hidden: its definition is not the pinned one (review with `signet pins`)"
+                        ),
+                    )),
+                    PinMode::Block => Some((
+                        "tool-pin",
+                        format!(
+                            "tool `{tool}` changed since it was pinned; calls are blocked until the change is accepted with `signet pins accept`"
+                        ),
+                    )),
+                };
+                (Some(*digest), refuse)
+            }
+            None => (None, None),
+        }
+    }
+
+    /// Refuse a call whose intent was logged: signed denial receipt, logged, returned as
+    /// an `isError` result.
+    fn deny(
+        &self,
+        id: &str,
+        intent_digest: Digest,
+        log_index: Option<u64>,
+        decision: Decision,
+        reason: &str,
+    ) -> Verdict {
+        let rule = decision.rules.first().cloned().unwrap_or_default();
+        let text = format!("BLOCKED by {rule}: {reason}");
+        tracing::warn!("call {id}: {text}");
+        let result_text = format!(
+            "{{\"content\":[{{\"type\":\"text\",\"text\":{}}}],\"isError\":true}}",
+            jsonrpc::json_string(&text)
+        );
+        let response = Digest::of_json_text(result_text.as_bytes()).ok();
+        match self.attest(
+            intent_digest,
+            Outcome::Denied,
+            response,
+            decision,
+            log_index,
+        ) {
+            Ok(receipt) => {
+                let result = match RawObject::parse(&result_text) {
+                    Ok(r) if self.cfg.receipts_in_result => {
+                        jsonrpc::set_meta(&r, META_RECEIPT, &jsonrpc::json_string(&receipt))
+                            .unwrap_or(result_text)
+                    }
+                    _ => result_text,
+                };
+                Verdict::Answer(format!(
+                    "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{result}}}"
+                ))
+            }
+            Err(e) => Verdict::Answer(error_line(
+                id,
+                codes::INTERNAL_ERROR,
+                &format!("signet: {text}; and its receipt could not be recorded: {e}"),
+            )),
+        }
+    }
+
+    /// Refuse a call that has no valid intent to log: the receipt names the digest of the
+    /// raw `params` text instead.
+    fn deny_unlogged(&self, id: &str, params: &[u8], rule: &str, reason: &str) -> Verdict {
+        let decision = Decision {
+            effect: Effect::Deny,
+            rules: vec![rule.to_owned()],
+            policy: None,
+        };
+        self.deny(id, Digest::of_bytes(params), None, decision, reason)
+    }
+
+    fn fail_closed_request(&self, id: &str, _msg: &Message<'_>, why: &str) -> Verdict {
+        if self.cfg.fail_open {
+            tracing::error!("fail-open: call {id} forwarded unsigned and unlogged: {why}");
+            return Verdict::Pass;
+        }
+        Verdict::Answer(error_line(
+            id,
+            codes::INTERNAL_ERROR,
+            &format!("signet: {why}; the call was not forwarded (fail-closed)"),
+        ))
+    }
+
+    /// Sign a receipt and append it; returns the receipt JWS.
+    fn attest(
+        &self,
+        intent: Digest,
+        outcome: Outcome,
+        response: Option<Digest>,
+        decision: Decision,
+        log_index: Option<u64>,
+    ) -> Result<String, String> {
+        let key = self
+            .gateway
+            .as_ref()
+            .map_err(|e| format!("the gateway key could not be loaded: {e}"))?;
+        let pk = key.public_key();
+        let receipt = Receipt {
+            version: ReceiptV1,
+            intent,
+            outcome,
+            response,
+            decision,
+            log_index,
+            signer: kid_for(&pk),
+            iat: self.now(),
+        };
+        let jws = statement::sign(key, &receipt)
+            .map_err(|e| format!("signing the receipt failed: {e}"))?;
+        let entry = Entry::Receipt(ReceiptEntry {
+            jws: jws.clone(),
+            key: long_key(&pk),
+        });
+        self.sink
+            .append(&entry)
+            .map_err(|e| format!("the audit log cannot be written ({e})"))?;
+        Ok(jws)
+    }
+
+    // ----- server → client -----
+
+    /// A line from the server.
+    pub fn on_server(&self, line: &[u8]) -> Verdict {
+        let Ok(text) = std::str::from_utf8(line) else {
+            return Verdict::Drop("the server sent a line that is not UTF-8".into());
+        };
+        if text.trim().is_empty() {
+            return Verdict::Drop("empty line from the server".into());
+        }
+        let msg = match Message::parse(text) {
+            Ok(m) => m,
+            Err(e) => {
+                let preview: String = text.chars().take(120).collect();
+                return Verdict::Drop(format!(
+                    "the server sent a line that is not an MCP message ({e}): {preview}"
+                ));
+            }
+        };
+        let Kind::Response { id, is_error } = &msg.kind else {
+            return Verdict::Pass;
+        };
+        let call = self.state().calls.remove(id.as_str());
+        if let Some(call) = call {
+            return self.on_call_response(&msg, id, *is_error, &call);
+        }
+        let list = self.state().lists.remove(id.as_str());
+        if let Some(list) = list
+            && !is_error
+        {
+            return self.on_list_response(&msg, &list);
+        }
+        Verdict::Pass
+    }
+
+    fn on_call_response(
+        &self,
+        msg: &Message<'_>,
+        id: &str,
+        is_error: bool,
+        call: &PendingCall,
+    ) -> Verdict {
+        let allow = Decision {
+            effect: Effect::Allow,
+            rules: Vec::new(),
+            policy: None,
+        };
+        if is_error {
+            let raw = msg.object.get("error").map_or("null", RawValue::get);
+            let digest = response_digest_text(raw);
+            return match self.attest(
+                call.intent_digest,
+                Outcome::Failed,
+                Some(digest),
+                allow,
+                call.log_index,
+            ) {
+                Ok(_) => Verdict::Pass,
+                Err(e) => self.fail_closed_response(id, &call.tool, &e),
+            };
+        }
+        let result = match msg.result() {
+            Ok(Some(r)) => r,
+            _ => {
+                // A result that is not an object: attest its raw text as failed.
+                let raw = msg.object.get("result").map_or("null", RawValue::get);
+                return match self.attest(
+                    call.intent_digest,
+                    Outcome::Failed,
+                    Some(response_digest_text(raw)),
+                    allow,
+                    call.log_index,
+                ) {
+                    Ok(_) => Verdict::Pass,
+                    Err(e) => self.fail_closed_response(id, &call.tool, &e),
+                };
+            }
+        };
+        let failed = result.get("isError").map(RawValue::get) == Some("true");
+        let outcome = if failed {
+            Outcome::Failed
+        } else {
+            Outcome::Executed
+        };
+        // The digest covers the result as the server sent it, minus any receipt key (a
+        // server cannot forge one: it is replaced below).
+        let normalized = jsonrpc::without_meta(&result, META_RECEIPT).ok().flatten();
+        let digest =
+            response_digest_text(normalized.as_deref().unwrap_or(result.to_text().as_str()));
+        match self.attest(
+            call.intent_digest,
+            outcome,
+            Some(digest),
+            allow,
+            call.log_index,
+        ) {
+            Ok(receipt) if self.cfg.receipts_in_result => {
+                match jsonrpc::set_meta(&result, META_RECEIPT, &jsonrpc::json_string(&receipt)) {
+                    Ok(r) => Verdict::Forward(msg.object.with("result", Some(&r))),
+                    Err(e) => Verdict::Answer(error_line(
+                        id,
+                        codes::INTERNAL_ERROR,
+                        &format!("signet: the server's result has an invalid `_meta` ({e})"),
+                    )),
+                }
+            }
+            Ok(_) => match normalized {
+                Some(n) => Verdict::Forward(msg.object.with("result", Some(&n))),
+                None => Verdict::Pass,
+            },
+            Err(e) => self.fail_closed_response(id, &call.tool, &e),
+        }
+    }
+
+    fn fail_closed_response(&self, id: &str, tool: &str, why: &str) -> Verdict {
+        if self.cfg.fail_open {
+            tracing::error!(
+                "fail-open: the result of call {id} ({tool}) is delivered unattested: {why}"
+            );
+            return Verdict::Pass;
+        }
+        Verdict::Forward(error_line(
+            id,
+            codes::INTERNAL_ERROR,
+            &format!("signet: tool `{tool}` ran, but {why}; its result is withheld (fail-closed)"),
+        ))
+    }
+
+    /// The calls still waiting for the server, answered with errors (the server exited or
+    /// the proxy is stopping) and attested as failed. Returns the lines for the client.
+    pub fn abandon_pending(&self, why: &str) -> Vec<String> {
+        let calls: Vec<(String, PendingCall)> = self.state().calls.drain().collect();
+        let mut out = Vec::new();
+        for (id, call) in calls {
+            let allow = Decision {
+                effect: Effect::Allow,
+                rules: Vec::new(),
+                policy: None,
+            };
+            if let Err(e) = self.attest(
+                call.intent_digest,
+                Outcome::Failed,
+                None,
+                allow,
+                call.log_index,
+            ) {
+                tracing::error!("call {id}: {e}");
+            }
+            out.push(error_line(
+                &id,
+                codes::INTERNAL_ERROR,
+                &format!("signet: {why} before answering tool `{}`", call.tool),
+            ));
+        }
+        out
+    }
+
+    fn on_list_response(&self, msg: &Message<'_>, list: &PendingList) -> Verdict {
+        let Ok(Some(result)) = msg.result() else {
+            return Verdict::Pass;
+        };
+        let Some(tools_raw) = result.get("tools") else {
+            return Verdict::Pass;
+        };
+        let Ok(tools) = serde_json::from_str::<Vec<&RawValue>>(tools_raw.get()) else {
+            tracing::warn!("tools/list result has a `tools` member that is not an array");
+            return Verdict::Pass;
+        };
+        let last_page = result.get("nextCursor").is_none();
+        let now = self.now();
+        let mode = self.cfg.pin_mode;
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut hidden: BTreeSet<usize> = BTreeSet::new();
+        {
+            let mut st = self.state();
+            // Pick up changes accepted with `signet pins` since the last listing.
+            if let Some(path) = &self.cfg.pins_path {
+                match PinFile::load(path) {
+                    Ok(Some(f)) => st.pins = Some(f),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!("{e}"),
+                }
+            }
+            let first_use = st
+                .pins
+                .as_ref()
+                .is_none_or(|p| p.tools.is_empty() && p.pending.is_empty());
+            if list.cursor.is_none() {
+                st.paging.clear();
+            }
+            let mut pins = st
+                .pins
+                .take()
+                .unwrap_or_else(|| PinFile::new(self.cfg.server.as_str()));
+            let mut changed_file = false;
+            // Changes a human accepted with `signet pins accept` since the last listing.
+            for (name, digest) in std::mem::take(&mut pins.accepted) {
+                changed_file = true;
+                entries.push(pin_entry(
+                    &self.cfg.server,
+                    &name,
+                    PinChange::Accepted,
+                    None,
+                    digest,
+                    "accept",
+                    now,
+                ));
+            }
+            for (i, raw) in tools.iter().enumerate() {
+                let Ok(def) = serde_json::from_str::<serde_json::Value>(raw.get()) else {
+                    continue;
+                };
+                let Some(name) = def.get("name").and_then(|n| n.as_str()).map(str::to_owned) else {
+                    continue;
+                };
+                let digest = definition_digest_text(raw.get());
+                st.paging.insert(name.clone());
+                let pinned = pins.tools.get(&name).map(|p| p.digest);
+                let ok = match &pinned {
+                    Some(d) => *d == digest,
+                    None if first_use => {
+                        pins.tools.insert(
+                            name.clone(),
+                            Pin {
+                                digest,
+                                definition: def.clone(),
+                            },
+                        );
+                        changed_file = true;
+                        entries.push(pin_entry(
+                            &self.cfg.server,
+                            &name,
+                            PinChange::Pinned,
+                            None,
+                            Some(digest),
+                            "pin",
+                            now,
+                        ));
+                        true
+                    }
+                    None => false,
+                };
+                if ok {
+                    if pins.pending.remove(&name).is_some() {
+                        changed_file = true;
+                        entries.push(pin_entry(
+                            &self.cfg.server,
+                            &name,
+                            PinChange::Accepted,
+                            None,
+                            Some(digest),
+                            "accept",
+                            now,
+                        ));
+                    }
+                } else {
+                    let known = pins
+                        .pending
+                        .get(&name)
+                        .and_then(|p| p.as_ref())
+                        .map(|p| &p.digest)
+                        == Some(&digest);
+                    if !known {
+                        let change = if pinned.is_some() {
+                            PinChange::Changed
+                        } else {
+                            PinChange::Added
+                        };
+                        tracing::warn!(
+                            "tool `{name}` of {}: {} since pinned ({}); review with `signet pins`",
+                            self.cfg.server.as_str(),
+                            if pinned.is_some() {
+                                "definition changed"
+                            } else {
+                                "added"
+                            },
+                            mode.as_str()
+                        );
+                        pins.pending.insert(
+                            name.clone(),
+                            Some(Pin {
+                                digest,
+                                definition: def.clone(),
+                            }),
+                        );
+                        changed_file = true;
+                        entries.push(pin_entry(
+                            &self.cfg.server,
+                            &name,
+                            change,
+                            pinned,
+                            Some(digest),
+                            mode.as_str(),
+                            now,
+                        ));
+                    }
+                    if mode == PinMode::Hide {
+                        hidden.insert(i);
+                    }
+                }
+                st.current.insert(name, (digest, ok));
+            }
+            if last_page && !first_use {
+                let removed: Vec<String> = pins
+                    .tools
+                    .keys()
+                    .filter(|n| !st.paging.contains(*n))
+                    .filter(|n| !matches!(pins.pending.get(*n), Some(None)))
+                    .cloned()
+                    .collect();
+                for name in removed {
+                    tracing::warn!(
+                        "tool `{name}` of {}: removed since pinned",
+                        self.cfg.server.as_str()
+                    );
+                    let old = pins.tools.get(&name).map(|p| p.digest);
+                    pins.pending.insert(name.clone(), None);
+                    changed_file = true;
+                    entries.push(pin_entry(
+                        &self.cfg.server,
+                        &name,
+                        PinChange::Removed,
+                        old,
+                        None,
+                        mode.as_str(),
+                        now,
+                    ));
+                    st.current.remove(&name);
+                }
+            }
+            if changed_file
+                && let Some(path) = &self.cfg.pins_path
+                && let Err(e) = pins.save(path)
+            {
+                tracing::error!("{e}");
+            }
+            st.pins = Some(pins);
+        }
+        for entry in &entries {
+            if let Err(e) = self.sink.append(entry) {
+                tracing::error!("a tool-pin change could not be logged: {e}");
+            }
+        }
+        if hidden.is_empty() {
+            return Verdict::Pass;
+        }
+        let kept: Vec<&str> = tools
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !hidden.contains(i))
+            .map(|(_, t)| t.get())
+            .collect();
+        let array = format!("[{}]", kept.join(","));
+        Verdict::Forward(
+            msg.object
+                .with("result", Some(&result.with("tools", Some(&array)))),
+        )
+    }
+}
+
+fn pin_entry(
+    server: &Audience,
+    tool: &str,
+    change: PinChange,
+    old: Option<Digest>,
+    new: Option<Digest>,
+    action: &str,
+    at: UnixTime,
+) -> Entry {
+    Entry::Pin(PinEntry {
+        server: server.as_str().to_owned(),
+        tool: tool.to_owned(),
+        change,
+        old,
+        new,
+        action: action.to_owned(),
+        at,
+    })
+}
+
+/// The full `did:key` to keep next to a JWS whose `kid` is a short key id (long keys).
+fn long_key(pk: &PublicKey) -> Option<String> {
+    let did = Did::from_public_key(pk);
+    (kid_for(pk) != did.as_str()).then(|| did.as_str().to_owned())
+}
+
+/// Digest of a response member: canonical JSON, or raw bytes when it has no canonical form.
+#[must_use]
+pub fn response_digest_text(text: &str) -> Digest {
+    Digest::of_json_text(text.as_bytes()).unwrap_or_else(|_| Digest::of_raw(text.as_bytes()))
+}
+
+/// A JSON-RPC error response line.
+#[must_use]
+pub fn error_line(id: &str, code: i64, message: &str) -> String {
+    format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"error\":{{\"code\":{code},\"message\":{}}}}}",
+        jsonrpc::json_string(message)
+    )
+}
+
+/// The `id` of a message that is JSON but not a valid message, when it has a usable one.
+fn id_of(text: &str) -> Option<String> {
+    let obj = RawObject::parse(text).ok()?;
+    let id = obj.get("id")?.get();
+    let first = id.as_bytes().first().copied()?;
+    matches!(first, b'"' | b'-' | b'0'..=b'9').then(|| id.to_owned())
+}
+
+fn random16() -> Result<[u8; 16], String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| format!("no randomness for a nonce: {e}"))?;
+    Ok(b)
+}
+
+/// Used by tests and the CLI: the short form of a kid for messages.
+#[must_use]
+pub fn short_kid(kid: &str) -> String {
+    short(kid)
+}
