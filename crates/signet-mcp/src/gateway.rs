@@ -208,12 +208,6 @@ impl std::fmt::Debug for Gateway {
     }
 }
 
-/// A short human name for a signer kid (`did:key:z6Mk…` → `z6Mk…` prefix).
-fn short(kid: &str) -> String {
-    let k = kid.strip_prefix("did:key:").unwrap_or(kid);
-    k.chars().take(16).collect()
-}
-
 impl Gateway {
     /// A gateway. `agent` signs intents for unsigned calls, `gateway` signs receipts (a
     /// key that could not be loaded is given as `Err(reason)`: calls then fail closed).
@@ -407,7 +401,6 @@ impl Gateway {
                     Err(e) => {
                         return self.fail_closed_request(
                             id,
-                            msg,
                             &format!("the agent key could not be loaded: {e}"),
                         );
                     }
@@ -417,7 +410,7 @@ impl Gateway {
                     .and_then(|v| RpcId::from_json(&v).ok());
                 let nonce = match random16() {
                     Ok(n) => Nonce::from_random(n),
-                    Err(e) => return self.fail_closed_request(id, msg, &e),
+                    Err(e) => return self.fail_closed_request(id, &e),
                 };
                 let pk = key.public_key();
                 let intent = Intent {
@@ -435,11 +428,8 @@ impl Gateway {
                 match statement::sign(key, &intent) {
                     Ok(jws) => (jws, pk, true),
                     Err(e) => {
-                        return self.fail_closed_request(
-                            id,
-                            msg,
-                            &format!("signing the intent failed: {e}"),
-                        );
+                        return self
+                            .fail_closed_request(id, &format!("signing the intent failed: {e}"));
                     }
                 }
             }
@@ -620,7 +610,7 @@ impl Gateway {
         self.deny(id, Digest::of_bytes(params), None, decision, reason)
     }
 
-    fn fail_closed_request(&self, id: &str, _msg: &Message<'_>, why: &str) -> Verdict {
+    fn fail_closed_request(&self, id: &str, why: &str) -> Verdict {
         if self.cfg.fail_open {
             tracing::error!("fail-open: call {id} forwarded unsigned and unlogged: {why}");
             return Verdict::Pass;
@@ -710,62 +700,46 @@ impl Gateway {
         is_error: bool,
         call: &PendingCall,
     ) -> Verdict {
-        let allow = Decision {
-            effect: Effect::Allow,
-            rules: Vec::new(),
-            policy: None,
+        let raw = |key: &str| msg.object.get(key).map_or("null", RawValue::get);
+        // A JSON-RPC error, or a result that is not an object, is attested as failed over its
+        // raw text; an object result by `isError`, over its text minus any receipt key (a
+        // server cannot forge one: it is replaced below).
+        let result = if is_error {
+            None
+        } else {
+            msg.result().ok().flatten()
         };
-        if is_error {
-            let raw = msg.object.get("error").map_or("null", RawValue::get);
-            let digest = response_digest_text(raw);
-            return match self.attest(
-                call.intent_digest,
+        let (outcome, normalized, digest) = match &result {
+            None => (
                 Outcome::Failed,
-                Some(digest),
-                allow,
-                call.log_index,
-            ) {
-                Ok(_) => Verdict::Pass,
-                Err(e) => self.fail_closed_response(id, &call.tool, &e),
-            };
-        }
-        let result = match msg.result() {
-            Ok(Some(r)) => r,
-            _ => {
-                // A result that is not an object: attest its raw text as failed.
-                let raw = msg.object.get("result").map_or("null", RawValue::get);
-                return match self.attest(
-                    call.intent_digest,
-                    Outcome::Failed,
-                    Some(response_digest_text(raw)),
-                    allow,
-                    call.log_index,
-                ) {
-                    Ok(_) => Verdict::Pass,
-                    Err(e) => self.fail_closed_response(id, &call.tool, &e),
+                None,
+                response_digest_text(raw(if is_error { "error" } else { "result" })),
+            ),
+            Some(r) => {
+                let failed = r.get("isError").map(RawValue::get) == Some("true");
+                let normalized = jsonrpc::without_meta(r, META_RECEIPT).ok().flatten();
+                let digest = response_digest_text(normalized.as_deref().unwrap_or(raw("result")));
+                let outcome = if failed {
+                    Outcome::Failed
+                } else {
+                    Outcome::Executed
                 };
+                (outcome, normalized, digest)
             }
         };
-        let failed = result.get("isError").map(RawValue::get) == Some("true");
-        let outcome = if failed {
-            Outcome::Failed
-        } else {
-            Outcome::Executed
-        };
-        // The digest covers the result as the server sent it, minus any receipt key (a
-        // server cannot forge one: it is replaced below).
-        let normalized = jsonrpc::without_meta(&result, META_RECEIPT).ok().flatten();
-        let digest =
-            response_digest_text(normalized.as_deref().unwrap_or(result.to_text().as_str()));
-        match self.attest(
+        let receipt = match self.attest(
             call.intent_digest,
             outcome,
             Some(digest),
-            allow,
+            allow(),
             call.log_index,
         ) {
-            Ok(receipt) if self.cfg.receipts_in_result => {
-                match jsonrpc::set_meta(&result, META_RECEIPT, &jsonrpc::json_string(&receipt)) {
+            Ok(r) => r,
+            Err(e) => return self.fail_closed_response(id, &call.tool, &e),
+        };
+        match (result, normalized) {
+            (Some(r), _) if self.cfg.receipts_in_result => {
+                match jsonrpc::set_meta(&r, META_RECEIPT, &jsonrpc::json_string(&receipt)) {
                     Ok(r) => Verdict::Forward(msg.object.with("result", Some(&r))),
                     Err(e) => Verdict::Answer(error_line(
                         id,
@@ -774,11 +748,8 @@ impl Gateway {
                     )),
                 }
             }
-            Ok(_) => match normalized {
-                Some(n) => Verdict::Forward(msg.object.with("result", Some(&n))),
-                None => Verdict::Pass,
-            },
-            Err(e) => self.fail_closed_response(id, &call.tool, &e),
+            (Some(_), Some(n)) => Verdict::Forward(msg.object.with("result", Some(&n))),
+            _ => Verdict::Pass,
         }
     }
 
@@ -802,16 +773,11 @@ impl Gateway {
         let calls: Vec<(String, PendingCall)> = self.state().calls.drain().collect();
         let mut out = Vec::new();
         for (id, call) in calls {
-            let allow = Decision {
-                effect: Effect::Allow,
-                rules: Vec::new(),
-                policy: None,
-            };
             if let Err(e) = self.attest(
                 call.intent_digest,
                 Outcome::Failed,
                 None,
-                allow,
+                allow(),
                 call.log_index,
             ) {
                 tracing::error!("call {id}: {e}");
@@ -1048,6 +1014,15 @@ fn pin_entry(
     })
 }
 
+/// The decision for a call no rule refused (policy arrives with its own issue).
+fn allow() -> Decision {
+    Decision {
+        effect: Effect::Allow,
+        rules: Vec::new(),
+        policy: None,
+    }
+}
+
 /// The full `did:key` to keep next to a JWS whose `kid` is a short key id (long keys).
 fn long_key(pk: &PublicKey) -> Option<String> {
     let did = Did::from_public_key(pk);
@@ -1073,18 +1048,11 @@ pub fn error_line(id: &str, code: i64, message: &str) -> String {
 fn id_of(text: &str) -> Option<String> {
     let obj = RawObject::parse(text).ok()?;
     let id = obj.get("id")?.get();
-    let first = id.as_bytes().first().copied()?;
-    matches!(first, b'"' | b'-' | b'0'..=b'9').then(|| id.to_owned())
+    jsonrpc::is_id(id).then(|| id.to_owned())
 }
 
 fn random16() -> Result<[u8; 16], String> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).map_err(|e| format!("no randomness for a nonce: {e}"))?;
     Ok(b)
-}
-
-/// Used by tests and the CLI: the short form of a kid for messages.
-#[must_use]
-pub fn short_kid(kid: &str) -> String {
-    short(kid)
 }

@@ -212,12 +212,10 @@ impl<'a> Message<'a> {
             _ => return invalid("`jsonrpc` must be \"2.0\""),
         }
         let id = object.get("id").map(|v| v.get().to_owned());
-        if let Some(id) = &id {
-            let first = id.as_bytes().first().copied();
-            let ok = matches!(first, Some(b'"' | b'-' | b'0'..=b'9')) || id == "null";
-            if !ok {
-                return invalid("`id` must be a string or a number");
-            }
+        if let Some(id) = &id
+            && !(is_id(id) || id == "null")
+        {
+            return invalid("`id` must be a string or a number");
         }
         let kind = if let Some(method) = object.get("method") {
             let method: String = serde_json::from_str(method.get())
@@ -320,6 +318,12 @@ pub fn without_meta(obj: &RawObject<'_>, key: &str) -> Result<Option<String>, Me
     } else {
         Ok(Some(obj.with("_meta", Some(&rest.to_text()))))
     }
+}
+
+/// Whether the raw JSON text `id` is a usable JSON-RPC id: a string or a number.
+#[must_use]
+pub fn is_id(id: &str) -> bool {
+    matches!(id.as_bytes().first(), Some(b'"' | b'-' | b'0'..=b'9'))
 }
 
 /// A JSON string literal for `s`.
