@@ -94,6 +94,8 @@ fn write_log(db: &Path, log_key: SigningKey, calls: u64) {
             nonce: Nonce::from_random([u8::try_from(n).unwrap(); 16]),
             rpc_id: None,
             session: None,
+            inputs: None,
+            prev: None,
         };
         let ijws = statement::sign(&agent, &intent).unwrap();
         let at = log.size();

@@ -364,6 +364,92 @@ fn python_sdk_server_in_both_protocol_eras() {
     }
 }
 
+/// A tool that asks the user to confirm (Python SDK `Elicit`): in the 2026-07-28 era a
+/// multi-round-trip call whose rounds are each signed and attested, the retry's intent
+/// covering the answers (`inputs`) and naming the first round's intent (`prev`); in the
+/// handshake era a server-initiated `elicitation/create` request that passes through.
+#[test]
+fn multi_round_trip_calls_are_signed_per_round_and_linked_in_the_log() {
+    let calls = vec![json!({"name": "delete_file", "arguments": {"path": "/srv/data/old.csv"}})];
+    let answer = json!({"confirm": true});
+    for era in ["modern", "handshake"] {
+        let home = Home::new();
+        let direct = client(
+            &json!({"command": py_server(), "era": era, "calls": calls, "elicit": answer}),
+            None,
+        );
+        let mut proxied = client(
+            &json!({"command": home.proxied(&[], &py_server()), "era": era, "calls": calls,
+                    "elicit": answer}),
+            Some(&home),
+        );
+        let receipts = take_receipts(&mut proxied);
+        assert_eq!(direct["results"], proxied["results"], "{era}");
+        assert_eq!(
+            proxied["results"][0]["content"][0]["text"], "deleted /srv/data/old.csv",
+            "{era}: {proxied}"
+        );
+        let gateway = home.public_key("gateway");
+        let agent = home.public_key("agent");
+        let intents: Vec<(String, Intent)> = home
+            .entries()
+            .into_iter()
+            .filter_map(|(_, e)| match e {
+                Entry::Intent(ie) => {
+                    let i = statement::verify::<Intent>(&ie.jws, Some(&agent))
+                        .unwrap()
+                        .statement;
+                    Some((ie.jws, i))
+                }
+                _ => None,
+            })
+            .collect();
+        let receipt_of = |jws: &str| {
+            statement::verify::<Receipt>(jws, Some(&gateway))
+                .unwrap()
+                .statement
+        };
+        let last = receipt_of(receipts[0].as_deref().expect("final receipt"));
+        assert_eq!(last.outcome, Outcome::Executed, "{era}");
+        if era == "handshake" {
+            // One call; the elicitation went to the client and back mid-call.
+            assert_eq!(direct["rounds"][0], json!([]));
+            assert_eq!(intents.len(), 1, "{era}");
+            assert_eq!(intents[0].1.inputs, None);
+            assert_eq!(intents[0].1.prev, None);
+            assert_eq!(last.intent, statement::intent_digest(&intents[0].0));
+        } else {
+            // Two rounds: `input_required` (attested as such, its receipt delivered with it),
+            // then the retry with the answers.
+            let rounds = proxied["rounds"][0].as_array().unwrap();
+            assert_eq!(rounds.len(), 1, "{proxied}");
+            assert_eq!(direct["rounds"][0].as_array().unwrap().len(), 1);
+            assert_eq!(rounds[0]["resultType"], "input_required");
+            let first_receipt = rounds[0]["_meta"]["dev.signet/receipt"]
+                .as_str()
+                .expect("the input_required round carries its receipt");
+            let first = receipt_of(first_receipt);
+            assert_eq!(first.outcome, Outcome::InputRequired);
+            assert_eq!(intents.len(), 2, "{era}");
+            let (jws0, round0) = &intents[0];
+            let (jws1, round1) = &intents[1];
+            assert_eq!(first.intent, statement::intent_digest(jws0));
+            assert_eq!(last.intent, statement::intent_digest(jws1));
+            assert_eq!(round0.tool.as_str(), "delete_file");
+            assert_eq!(round1.tool.as_str(), "delete_file");
+            assert_eq!(round0.args, round1.args, "the retry repeats the arguments");
+            assert_eq!((round0.inputs, round0.prev), (None, None));
+            assert!(round1.inputs.is_some(), "the answers are signed");
+            assert_eq!(
+                round1.prev,
+                Some(statement::intent_digest(jws0)),
+                "rounds linked"
+            );
+        }
+        home.verify_log();
+    }
+}
+
 #[test]
 fn a_changed_tool_definition_is_logged_and_blocked_until_accepted() {
     let home = Home::new();

@@ -363,6 +363,7 @@ impl SigningKey {
                     alg,
                     bytes: ed.verifying_key().to_bytes().to_vec(),
                     did_text: DidCache::default(),
+                    ed25519: Some(ed.verifying_key()),
                 };
                 Ok(SigningKey {
                     inner: Inner::Ed25519(ed),
@@ -379,6 +380,7 @@ impl SigningKey {
                         alg,
                         bytes,
                         did_text: DidCache::default(),
+                        ed25519: None,
                     },
                 })
             }
@@ -397,6 +399,7 @@ impl SigningKey {
                 let (mldsa, mut bytes) = MlDsaKey::from_seed(&ml_seed);
                 let ed = ed25519_dalek::SigningKey::from_bytes(&ed_seed);
                 bytes.extend_from_slice(ed.verifying_key().as_bytes());
+                let ed25519 = Some(ed.verifying_key());
                 Ok(SigningKey {
                     inner: Inner::Composite {
                         mldsa: Box::new(mldsa),
@@ -406,6 +409,7 @@ impl SigningKey {
                         alg,
                         bytes,
                         did_text: DidCache::default(),
+                        ed25519,
                     },
                 })
             }
@@ -547,6 +551,10 @@ pub struct PublicKey {
     /// of an ML-DSA key costs a few hundred microseconds, and a signer's key is cloned for
     /// every signature. A cache of a function of `alg` and `bytes`, not part of the value.
     did_text: DidCache,
+    /// The decoded Ed25519 key (the whole key, or the composite's Ed25519 half), decoded and
+    /// validated once in [`PublicKey::from_bytes`]: decompressing the point costs about as
+    /// much as a tenth of a verification. `None` for ML-DSA-65. A function of `bytes`.
+    ed25519: Option<ed25519_dalek::VerifyingKey>,
 }
 
 /// The shared, lazily filled `did:key` text of a [`PublicKey`].
@@ -571,12 +579,12 @@ impl PublicKey {
                 got: bytes.len(),
             });
         }
-        match alg {
-            Algorithm::Ed25519 => {
+        let ed25519 = match alg {
+            Algorithm::Ed25519 => Some(
                 ed25519_verifying_key(bytes)
-                    .map_err(|reason| AlgError::BadPublicKey { alg, reason })?;
-            }
-            Algorithm::MlDsa65 => {}
+                    .map_err(|reason| AlgError::BadPublicKey { alg, reason })?,
+            ),
+            Algorithm::MlDsa65 => None,
             Algorithm::MlDsa65Ed25519 => {
                 let (_, ed_part) =
                     split_composite(bytes, MLDSA65_PK_LEN).ok_or(AlgError::BadPublicKeyLength {
@@ -584,14 +592,17 @@ impl PublicKey {
                         expected: alg.public_key_len(),
                         got: bytes.len(),
                     })?;
-                ed25519_verifying_key(ed_part)
-                    .map_err(|reason| AlgError::BadPublicKey { alg, reason })?;
+                Some(
+                    ed25519_verifying_key(ed_part)
+                        .map_err(|reason| AlgError::BadPublicKey { alg, reason })?,
+                )
             }
-        }
+        };
         Ok(PublicKey {
             alg,
             bytes: bytes.to_vec(),
             did_text: DidCache::default(),
+            ed25519,
         })
     }
 
@@ -632,7 +643,7 @@ impl PublicKey {
         let invalid = SignatureError::Invalid { alg };
         match alg {
             Algorithm::Ed25519 => {
-                if ed25519_verify(&self.bytes, msg, sig) {
+                if ed25519_verify(self.ed25519.as_ref(), msg, sig) {
                     Ok(())
                 } else {
                     Err(invalid)
@@ -646,7 +657,7 @@ impl PublicKey {
                 }
             }
             Algorithm::MlDsa65Ed25519 => {
-                let (Some((ml_pk, ed_pk)), Some((ml_sig, ed_sig))) = (
+                let (Some((ml_pk, _)), Some((ml_sig, ed_sig))) = (
                     split_composite(&self.bytes, MLDSA65_PK_LEN),
                     split_composite(sig, MLDSA65_SIG_LEN),
                 ) else {
@@ -654,7 +665,7 @@ impl PublicKey {
                 };
                 let m_prime = composite_message_representative(msg);
                 let ml_ok = mldsa65_verify(ml_pk, &m_prime, COMPOSITE_LABEL, ml_sig);
-                let ed_ok = ed25519_verify(ed_pk, &m_prime, ed_sig);
+                let ed_ok = ed25519_verify(self.ed25519.as_ref(), &m_prime, ed_sig);
                 match (ml_ok, ed_ok) {
                     (true, true) => Ok(()),
                     (false, true) => Err(SignatureError::ComponentInvalid {
@@ -739,9 +750,10 @@ fn ed25519_encoding_is_canonical(bytes: &[u8; ED25519_PK_LEN]) -> bool {
     y_below_p && !(sign && (y == one || y == P_MINUS_1))
 }
 
-/// Strict Ed25519 verification (`verify_strict`).
-fn ed25519_verify(pk: &[u8], msg: &[u8], sig: &[u8]) -> bool {
-    let Ok(key) = ed25519_verifying_key(pk) else {
+/// Strict Ed25519 verification (`verify_strict`) with a key [`ed25519_verifying_key`]
+/// accepted; `None` (no such key: a broken invariant) never verifies.
+fn ed25519_verify(key: Option<&ed25519_dalek::VerifyingKey>, msg: &[u8], sig: &[u8]) -> bool {
+    let Some(key) = key else {
         return false;
     };
     let Ok(sig) = ed25519_dalek::Signature::from_slice(sig) else {

@@ -260,6 +260,8 @@ pub fn sign_tool_call(
         nonce: nonce.clone(),
         rpc_id: ctx.rpc_id,
         session: ctx.session,
+        inputs: None,
+        prev: None,
     };
     let jws = statement::sign(signer, &intent)?;
     let envelope = Envelope {

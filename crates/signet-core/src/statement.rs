@@ -261,6 +261,34 @@ pub struct Intent {
     /// The MCP session id, when the transport has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionId>,
+    /// For a later round of a multi-round-trip `tools/call` (MCP 2026-07-28): digest of the
+    /// round's `inputResponses` and `requestState` (see [`inputs_digest`]), which the server
+    /// acts on as much as on the arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Digest>,
+    /// For a later round of a multi-round-trip `tools/call`: the [`intent_digest`] of the
+    /// round whose `input_required` result this round answers, linking the rounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<Digest>,
+}
+
+/// The digest an intent's `inputs` member carries: of the JSON object holding the retry's
+/// `inputResponses` and `requestState` members (whichever are present, as sent).
+///
+/// # Errors
+/// [`DigestError`](crate::digest::DigestError) if a member has no canonical JSON form.
+pub fn inputs_digest(
+    input_responses: Option<&serde_json::Value>,
+    request_state: Option<&serde_json::Value>,
+) -> Result<Digest, crate::digest::DigestError> {
+    let mut object = serde_json::Map::new();
+    if let Some(v) = input_responses {
+        object.insert("inputResponses".to_owned(), v.clone());
+    }
+    if let Some(v) = request_state {
+        object.insert("requestState".to_owned(), v.clone());
+    }
+    Digest::of_json_object(&object)
 }
 
 /// How a call ended, as attested by a receipt.
@@ -275,6 +303,10 @@ pub enum Outcome {
     Denied,
     /// Policy requires a human approval first; the call did not run.
     ApprovalRequired,
+    /// The server answered with an `input_required` result (MCP 2026-07-28 multi-round-trip
+    /// request): it needs the client's input and a retry, which has its own intent linked to
+    /// this one (`prev`).
+    InputRequired,
 }
 
 impl fmt::Display for Outcome {
@@ -284,6 +316,7 @@ impl fmt::Display for Outcome {
             Outcome::Failed => "failed",
             Outcome::Denied => "denied",
             Outcome::ApprovalRequired => "approval-required",
+            Outcome::InputRequired => "input-required",
         })
     }
 }
@@ -403,7 +436,13 @@ impl Intent {
         member(&mut out, b",\"aud\":", self.aud.as_str());
         out.extend_from_slice(b",\"iat\":");
         out.extend_from_slice(iat.as_bytes());
+        if let Some(inputs) = &self.inputs {
+            member(&mut out, b",\"inputs\":", &inputs.to_string());
+        }
         member(&mut out, b",\"nonce\":", self.nonce.as_str());
+        if let Some(prev) = &self.prev {
+            member(&mut out, b",\"prev\":", &prev.to_string());
+        }
         if let Some(rpc_id) = &self.rpc_id {
             member(&mut out, b",\"rpc_id\":", rpc_id.as_str());
         }
@@ -642,6 +681,8 @@ mod tests {
             nonce: Nonce::from_random([7; 16]),
             rpc_id: Some(RpcId::from_json(&serde_json::json!(7)).unwrap()),
             session: None,
+            inputs: None,
+            prev: None,
         }
     }
 
@@ -851,6 +892,8 @@ mod tests {
             session in proptest::option::of(arb_text()),
             rpc_id in proptest::option::of(arb_text()),
             with_tool_def in proptest::prelude::any::<bool>(),
+            with_inputs in proptest::prelude::any::<bool>(),
+            with_prev in proptest::prelude::any::<bool>(),
             iat in proptest::prop_oneof![
                 proptest::prelude::any::<i64>(),
                 -9_007_199_254_740_993_i64..9_007_199_254_740_993,
@@ -869,6 +912,8 @@ mod tests {
                 nonce: Nonce::from_random(nonce),
                 rpc_id: rpc_id.map(|id| RpcId::new(id).unwrap()),
                 session: session.map(|s| SessionId::new(s).unwrap()),
+                inputs: with_inputs.then(|| Digest::of_bytes(b"inputs")),
+                prev: with_prev.then(|| Digest::of_bytes(b"jws")),
             };
             let generic = canon::to_canonical_vec_of(&intent);
             proptest::prop_assert_eq!(intent.write_canonical(), generic.clone());

@@ -97,6 +97,8 @@ fn intent_for(k: &SigningKey) -> Intent {
         nonce: Nonce::from_random(*b"signet-vector-01"),
         rpc_id: Some(RpcId::from_json(&json!(7)).unwrap()),
         session: Some(SessionId::new("5b1f0c52-vector-session").unwrap()),
+        inputs: None,
+        prev: None,
     }
 }
 
@@ -199,6 +201,63 @@ fn generate() -> BTreeMap<String, Value> {
             ),
             "key",
             key_json(Algorithm::Ed25519, 2),
+        ),
+    );
+
+    // A multi-round-trip call (MCP 2026-07-28): the first round's receipt is
+    // `input-required`; the retry's intent signs the answers (`inputs`) and names the first
+    // round's intent (`prev`).
+    let mut first_round = receipt_for(&gw, &ijws);
+    first_round.outcome = Outcome::InputRequired;
+    first_round.response = Some(
+        Digest::of_json_text(
+            br#"{"resultType":"input_required","requestState":"st-1","inputRequests":{"confirm":{"method":"elicitation/create","params":{"message":"Overwrite?","requestedSchema":{"type":"object"}}}}}"#,
+        )
+        .unwrap(),
+    );
+    let first_round_jws = statement::sign(&gw, &first_round).unwrap();
+    out.insert(
+        "receipt_input_required".into(),
+        with(
+            case(
+                "receipt of a round that ended with an input_required result (outcome input-required)",
+                "receipt",
+                first_round_jws,
+                valid(json!({
+                    "statement": serde_json::to_value(&first_round).unwrap(),
+                    "payload": canonical_text(&first_round),
+                    "intent_jws": ijws.clone(),
+                })),
+            ),
+            "key",
+            key_json(Algorithm::Ed25519, 2),
+        ),
+    );
+    let answers = json!({"confirm": {"action": "accept", "content": {"overwrite": true}}});
+    let retry = Intent {
+        inputs: Some(statement::inputs_digest(Some(&answers), Some(&json!("st-1"))).unwrap()),
+        prev: Some(statement::intent_digest(&ijws)),
+        nonce: Nonce::from_random(*b"signet-vector-03"),
+        rpc_id: Some(RpcId::from_json(&json!(8)).unwrap()),
+        ..intent.clone()
+    };
+    let retry_jws = statement::sign(&ed, &retry).unwrap();
+    out.insert(
+        "intent_retry_round".into(),
+        with(
+            case(
+                "intent of the retry round: `inputs` = digest of {\"inputResponses\": …, \"requestState\": \"st-1\"}, `prev` = sha256-bytes of intent_ed25519's JWS",
+                "intent",
+                retry_jws,
+                valid(json!({
+                    "statement": serde_json::to_value(&retry).unwrap(),
+                    "payload": canonical_text(&retry),
+                    "inputs_object": {"inputResponses": answers, "requestState": "st-1"},
+                    "prev_jws": ijws.clone(),
+                })),
+            ),
+            "key",
+            ed_key.clone(),
         ),
     );
 
@@ -814,6 +873,22 @@ fn check_vectors() {
                     assert_eq!(
                         got["intent"],
                         statement::intent_digest(ij.as_str().unwrap()).to_string()
+                    );
+                }
+                if let Some(o) = expect.get("inputs_object") {
+                    assert_eq!(
+                        got["inputs"],
+                        statement::inputs_digest(o.get("inputResponses"), o.get("requestState"))
+                            .unwrap()
+                            .to_string(),
+                        "{name}: inputs"
+                    );
+                }
+                if let Some(pj) = expect.get("prev_jws") {
+                    assert_eq!(
+                        got["prev"],
+                        statement::intent_digest(pj.as_str().unwrap()).to_string(),
+                        "{name}: prev"
                     );
                 }
             }

@@ -16,10 +16,8 @@
 
 use std::collections::HashMap;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use signet_core::alg::{Algorithm, PublicKey};
+use signet_core::alg::PublicKey;
 use signet_core::canon;
 use signet_core::digest::Digest;
 use signet_core::jws::Jws;
@@ -302,10 +300,9 @@ fn statement_of<T: statement::Statement>(
             entry_key(key)?;
             serde_json::from_slice(parsed.payload()).map_err(|e| EntryError::Decode(e.to_string()))
         }
-        Mode::Cached(cache) => match cache.verify_ed25519::<T>(&parsed, key) {
-            Some(statement) => Ok(statement),
-            // Anything the fast path does not accept takes the authoritative path, which
-            // gives the same answer as `Entry::check` and names the reason.
+        Mode::Cached(cache) => match cache.resolve(&parsed.header().kid, key) {
+            Some(pk) => Ok(statement::verify_parsed::<T>(&parsed, Some(&pk))?.statement),
+            // A key that does not resolve takes the uncached path, which names the reason.
             None => verify_core(&parsed, key),
         },
         Mode::Verify => verify_core(&parsed, key),
@@ -317,35 +314,21 @@ fn verify_core<T: statement::Statement>(parsed: &Jws, key: Option<&str>) -> Resu
     Ok(statement::verify_parsed::<T>(parsed, key.as_ref())?.statement)
 }
 
-/// Decoded signer keys, for verifying many statements signed by few keys.
+/// Resolved signer keys, for verifying many statements signed by few keys.
 ///
-/// [`Entry::check`] calls signet-core's [`statement::verify_parsed`], which decodes the
-/// signer's `did:key` and validates the Ed25519 point (decompression, canonical encoding,
-/// not of small order) for every statement, three point decompressions in all. With a
-/// cache, [`Entry::check_cached`] does that once per distinct `(kid, key)` pair and then
-/// checks exactly what `verify_parsed` checks, in the same way:
-///
-/// 1. the header `typ` is the statement's kind;
-/// 2. the key is [`statement::resolve_key`]`(kid, entry key)` (cached);
-/// 3. the key's algorithm is the header's `alg`, and it is Ed25519 (other algorithms take
-///    the core path);
-/// 4. the signature over `BASE64URL(header) '.' BASE64URL(payload)` passes ed25519-dalek's
-///    `verify_strict` with the key decoded as signet-core decodes it (canonical point
-///    encoding, not a weak key): the same call the core makes;
-/// 5. the payload decodes to the statement, re-encodes canonically to the same bytes, and
-///    its `signer` is the header `kid`.
-///
-/// Whenever any step fails, the statement is checked again by `verify_parsed`, so a failure
-/// is reported with the core's reason and an unexpected disagreement can only make the
-/// result the core's. Batched Ed25519 verification is deliberately not used: a batch
-/// equation accepts, with probability up to 1/2 per batch, a signature whose `R` has a
-/// small-order component, which `verify_strict` always refuses (see `docs/spec.md` §13.5).
+/// [`Entry::check`] decodes the entry's `did:key` (if any) and resolves the header `kid`
+/// against it for every statement. With a cache, [`Entry::check_cached`] does that once per
+/// distinct `(kid, entry key)` pair and then calls the same [`statement::verify_parsed`]
+/// with the resolved key, so every check and every reason is the core's. A decoded
+/// [`PublicKey`] keeps its Ed25519 point, so no point is decompressed again per statement.
+/// Pairs that do not resolve are not cached: they take the uncached path, which names the
+/// reason. Batched Ed25519 verification is deliberately not used: a batch equation accepts,
+/// with probability up to 1/2 per batch, a signature whose `R` has a small-order component,
+/// which `verify_strict` always refuses (see `docs/spec.md` §13.5).
 #[derive(Debug, Default)]
 pub struct KeyCache {
-    /// `(kid, entry key)` → the resolved key, or `None` when it does not resolve.
-    resolved: HashMap<(String, Option<String>), Option<PublicKey>>,
-    /// Ed25519 key bytes → the strict verifying key, or `None` when invalid.
-    ed25519: HashMap<[u8; 32], Option<ed25519_dalek::VerifyingKey>>,
+    /// `(kid, entry key)` → the resolved key.
+    resolved: HashMap<(String, Option<String>), PublicKey>,
 }
 
 /// Distinct keys kept at most; a log with more signers than this still verifies, with the
@@ -359,62 +342,20 @@ impl KeyCache {
         Self::default()
     }
 
+    /// The key `kid` names (checked against the entry's `key`), if it resolves.
     fn resolve(&mut self, kid: &str, key: Option<&str>) -> Option<PublicKey> {
         let id = (kid.to_owned(), key.map(str::to_owned));
         if let Some(k) = self.resolved.get(&id) {
-            return k.clone();
+            return Some(k.clone());
         }
         let resolved = entry_key(key)
             .ok()
-            .and_then(|k| statement::resolve_key(kid, k.as_ref()).ok());
+            .and_then(|k| statement::resolve_key(kid, k.as_ref()).ok())?;
         if self.resolved.len() >= KEY_CACHE_MAX {
             self.resolved.clear();
         }
         self.resolved.insert(id, resolved.clone());
-        resolved
-    }
-
-    fn ed25519_key(&mut self, bytes: &[u8]) -> Option<ed25519_dalek::VerifyingKey> {
-        let arr = <[u8; 32]>::try_from(bytes).ok()?;
-        if let Some(k) = self.ed25519.get(&arr) {
-            return *k;
-        }
-        // As signet-core's `PublicKey::verify` decodes Ed25519 keys.
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&arr)
-            .ok()
-            .filter(|k| k.to_edwards().compress().to_bytes() == arr && !k.is_weak());
-        if self.ed25519.len() >= KEY_CACHE_MAX {
-            self.ed25519.clear();
-        }
-        self.ed25519.insert(arr, key);
-        key
-    }
-
-    /// The statement if every check of [`statement::verify_parsed`] passes on the Ed25519
-    /// fast path; `None` to take the core path.
-    fn verify_ed25519<T: statement::Statement>(
-        &mut self,
-        jws: &Jws,
-        key: Option<&str>,
-    ) -> Option<T> {
-        let header = jws.header();
-        if header.typ != T::KIND || header.alg != Algorithm::Ed25519 {
-            return None;
-        }
-        let pk = self.resolve(&header.kid, key)?;
-        if pk.algorithm() != header.alg {
-            return None;
-        }
-        let vk = self.ed25519_key(pk.as_bytes())?;
-        let (input, sig) = jws.as_str().rsplit_once('.')?;
-        let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-        let sig = ed25519_dalek::Signature::from_slice(&sig).ok()?;
-        vk.verify_strict(input.as_bytes(), &sig).ok()?;
-        let statement: T = serde_json::from_slice(jws.payload()).ok()?;
-        if canon::to_canonical_vec_of(&statement).ok()? != jws.payload() {
-            return None;
-        }
-        (statement.signer() == header.kid).then_some(statement)
+        Some(resolved)
     }
 }
 

@@ -167,6 +167,50 @@ struct PendingCall {
     intent_digest: Digest,
     log_index: Option<u64>,
     tool: String,
+    /// The call's arguments digest: with the tool, what links a retry to this round when an
+    /// `input_required` result has no `requestState`.
+    args: Digest,
+}
+
+/// Rounds of multi-round-trip calls that ended `input_required`, waiting for their retry:
+/// [`round_key`] → the round's intent digest, oldest first; at most [`MAX_OPEN_ROUNDS`].
+#[derive(Debug, Default)]
+struct OpenRounds {
+    by_key: HashMap<String, Digest>,
+    order: std::collections::VecDeque<String>,
+}
+
+/// Open rounds remembered at most; the oldest is forgotten first (its retry is then logged
+/// without `prev`).
+const MAX_OPEN_ROUNDS: usize = 4096;
+
+impl OpenRounds {
+    fn insert(&mut self, key: String, intent: Digest) {
+        if self.by_key.insert(key.clone(), intent).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > MAX_OPEN_ROUNDS {
+            if let Some(old) = self.order.pop_front() {
+                self.by_key.remove(&old);
+            }
+        }
+    }
+
+    fn take(&mut self, key: &str) -> Option<Digest> {
+        let found = self.by_key.remove(key)?;
+        self.order.retain(|k| k != key);
+        Some(found)
+    }
+}
+
+/// What links a retry to the round it answers: the `requestState` text the server handed
+/// out (echoed unchanged by the client), or else the tool and the arguments digest (the
+/// retry repeats the original arguments).
+fn round_key(request_state: Option<&str>, tool: &str, args: &Digest) -> String {
+    match request_state {
+        Some(state) => format!("state\u{0}{state}"),
+        None => format!("call\u{0}{tool}\u{0}{args}"),
+    }
 }
 
 /// A tools/list request not yet answered: its cursor.
@@ -184,6 +228,8 @@ struct State {
     current: BTreeMap<String, (Digest, bool)>,
     /// Names seen in the listing being paged through.
     paging: BTreeSet<String>,
+    /// Multi-round-trip calls waiting for their next round.
+    rounds: OpenRounds,
 }
 
 /// A clock: seconds since the Unix epoch.
@@ -354,6 +400,12 @@ impl Gateway {
                 ));
             }
         };
+        // A later round of a multi-round-trip call: its answers are signed as `inputs`, and
+        // it is linked to the round it answers as `prev`.
+        let (inputs, prev) = match self.round_of(&params, &name, &args) {
+            Ok(r) => r,
+            Err(why) => return bad(why),
+        };
         let raw_params = msg.object.get("params").map_or("", RawValue::get);
         let meta = match params.get("_meta").map(RawObject::from_raw).transpose() {
             Ok(m) => m,
@@ -368,7 +420,7 @@ impl Gateway {
 
         // The intent: the client's own (verified), or one we sign for the agent.
         let (intent_jws, intent_key, signed_here) = match presented {
-            Some(Ok(jws)) => match self.check_presented(&jws, &tool, &args, now) {
+            Some(Ok(jws)) => match self.check_presented(&jws, &tool, &args, inputs, now) {
                 Ok(key) => (jws, key, false),
                 Err(reason) => {
                     return self.deny_unlogged(
@@ -424,6 +476,8 @@ impl Gateway {
                     nonce,
                     rpc_id,
                     session: None,
+                    inputs,
+                    prev,
                 };
                 match statement::sign(key, &intent) {
                     Ok(jws) => (jws, pk, true),
@@ -478,6 +532,7 @@ impl Gateway {
                 intent_digest,
                 log_index,
                 tool: name,
+                args,
             },
         );
         if !signed_here {
@@ -493,12 +548,53 @@ impl Gateway {
         }
     }
 
+    /// For a call carrying `inputResponses` or `requestState` (a retry of a round that ended
+    /// `input_required`, MCP 2026-07-28): the digest of those members, and the intent digest
+    /// of the round it answers when this proxy saw that round. `(None, None)` otherwise.
+    fn round_of(
+        &self,
+        params: &RawObject<'_>,
+        tool: &str,
+        args: &Digest,
+    ) -> Result<(Option<Digest>, Option<Digest>), String> {
+        let responses = params.get("inputResponses");
+        let state = params.get("requestState");
+        if responses.is_none() && state.is_none() {
+            return Ok((None, None));
+        }
+        let responses = responses
+            .map(|r| {
+                signet_core::canon::parse_strict(r.get().as_bytes())
+                    .ok()
+                    .filter(serde_json::Value::is_object)
+                    .ok_or("signet: `inputResponses` must be an object with a canonical JSON form")
+            })
+            .transpose()?;
+        let state = state
+            .map(|r| {
+                serde_json::from_str::<String>(r.get())
+                    .map_err(|_| "signet: `requestState` must be a string")
+            })
+            .transpose()?;
+        let inputs = statement::inputs_digest(
+            responses.as_ref(),
+            state.clone().map(serde_json::Value::String).as_ref(),
+        )
+        .map_err(|e| format!("signet: the round's inputs have no canonical JSON form ({e})"))?;
+        let prev = self
+            .state()
+            .rounds
+            .take(&round_key(state.as_deref(), tool, args));
+        Ok((Some(inputs), prev))
+    }
+
     /// Check a client-made intent against the call it came with.
     fn check_presented(
         &self,
         jws: &str,
         tool: &ToolName,
         args: &Digest,
+        inputs: Option<Digest>,
         now: UnixTime,
     ) -> Result<PublicKey, String> {
         let v = statement::verify::<Intent>(jws, None).map_err(|e| e.to_string())?;
@@ -518,6 +614,11 @@ impl Gateway {
         }
         if i.args != *args {
             return Err("the arguments differ from the signed ones".into());
+        }
+        if i.inputs != inputs {
+            return Err(
+                "the round's `inputResponses` / `requestState` differ from the signed ones".into(),
+            );
         }
         self.nonces
             .lock()
@@ -717,9 +818,22 @@ impl Gateway {
             ),
             Some(r) => {
                 let failed = r.get("isError").map(RawValue::get) == Some("true");
+                let input_required = r
+                    .get("resultType")
+                    .and_then(|t| serde_json::from_str::<String>(t.get()).ok())
+                    .is_some_and(|t| t == "input_required");
                 let normalized = jsonrpc::without_meta(r, META_RECEIPT).ok().flatten();
                 let digest = response_digest_text(normalized.as_deref().unwrap_or(raw("result")));
-                let outcome = if failed {
+                let outcome = if input_required {
+                    let state = r
+                        .get("requestState")
+                        .and_then(|t| serde_json::from_str::<String>(t.get()).ok());
+                    self.state().rounds.insert(
+                        round_key(state.as_deref(), &call.tool, &call.args),
+                        call.intent_digest,
+                    );
+                    Outcome::InputRequired
+                } else if failed {
                     Outcome::Failed
                 } else {
                     Outcome::Executed

@@ -47,6 +47,8 @@ pub fn call(agent: &SigningKey, gateway: &SigningKey, n: u64, intent_index: u64)
         nonce: Nonce::from_random(nonce),
         rpc_id: None,
         session: None,
+        inputs: None,
+        prev: None,
     };
     let ijws = statement::sign(agent, &intent).unwrap_or_else(|_| unreachable!());
     let receipt = Receipt {

@@ -1,0 +1,277 @@
+//! The interceptor on multi-round-trip `tools/call` (MCP 2026-07-28): an `input_required`
+//! result is attested as `input-required`; the retry's intent signs the answers (`inputs`,
+//! exactly [`statement::inputs_digest`] of what was sent) and names the round it answers
+//! (`prev`), found by `requestState` or, without one, by tool and arguments; a client-signed
+//! retry must sign the same answers; malformed retries are refused. The end-to-end test with
+//! the Python SDK is `multi_round_trip_calls_are_signed_per_round_and_linked_in_the_log` in
+//! signet-cli's `proxy_e2e.rs`.
+
+#![expect(clippy::unwrap_used, reason = "tests")]
+#![expect(clippy::panic, reason = "tests")]
+#![expect(clippy::indexing_slicing, reason = "tests")]
+#![expect(clippy::arithmetic_side_effects, reason = "tests")]
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use signet_core::alg::{Algorithm, SigningKey};
+use signet_core::did::kid_for;
+use signet_core::digest::Digest;
+use signet_core::replay::{MemoryNonceStore, UnixTime};
+use signet_core::statement::{
+    self, Audience, Intent, IntentV1, Nonce, Outcome, Receipt, RpcId, ToolName,
+};
+use signet_log::entry::Entry;
+use signet_mcp::gateway::{AuditSink, Gateway, GatewayConfig, META_INTENT, META_RECEIPT, Verdict};
+
+const NOW: UnixTime = UnixTime(1_790_000_000);
+
+/// Collects what the gateway appends.
+#[derive(Default, Clone)]
+struct Memory(Arc<Mutex<Vec<Entry>>>);
+
+impl AuditSink for Memory {
+    fn append(&self, entry: &Entry) -> Result<u64, String> {
+        let mut v = self.0.lock().unwrap();
+        v.push(entry.clone());
+        Ok(u64::try_from(v.len()).unwrap() - 1)
+    }
+}
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_seed(Algorithm::Ed25519, &[seed; 32]).unwrap()
+}
+
+fn gateway(log: &Memory) -> Gateway {
+    Gateway::new(
+        GatewayConfig::new(Audience::new("stdio:test").unwrap()),
+        Ok(key(1)),
+        Ok(key(2)),
+        Box::new(log.clone()),
+        Box::new(MemoryNonceStore::new()),
+        Arc::new(|| NOW),
+    )
+}
+
+fn call(id: u32, params: &Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}).to_string()
+}
+
+/// The intent the gateway put on a forwarded call.
+fn forwarded_intent(v: &Verdict) -> (String, Intent) {
+    let Verdict::Forward(line) = v else {
+        panic!("not forwarded: {v:?}")
+    };
+    let msg: Value = serde_json::from_str(line).unwrap();
+    let jws = msg["params"]["_meta"][META_INTENT]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let intent = statement::verify::<Intent>(&jws, Some(&key(1).public_key()))
+        .unwrap()
+        .statement;
+    (jws, intent)
+}
+
+/// The receipt the gateway put on a delivered result.
+fn delivered_receipt(v: &Verdict) -> Receipt {
+    let Verdict::Forward(line) = v else {
+        panic!("not delivered with a receipt: {v:?}")
+    };
+    let msg: Value = serde_json::from_str(line).unwrap();
+    let jws = msg["result"]["_meta"][META_RECEIPT].as_str().unwrap();
+    statement::verify::<Receipt>(jws, Some(&key(2).public_key()))
+        .unwrap()
+        .statement
+}
+
+fn input_required(id: u32, state: Option<&str>) -> String {
+    let mut result = json!({
+        "resultType": "input_required",
+        "inputRequests": {"confirm": {"method": "elicitation/create",
+            "params": {"message": "Delete?", "requestedSchema": {"type": "object"}}}},
+    });
+    if let Some(s) = state {
+        result["requestState"] = json!(s);
+    }
+    json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string()
+}
+
+fn done(id: u32) -> String {
+    json!({"jsonrpc": "2.0", "id": id,
+           "result": {"content": [{"type": "text", "text": "deleted"}]}})
+    .to_string()
+}
+
+fn answers() -> Value {
+    json!({"confirm": {"action": "accept", "content": {"confirm": true}}})
+}
+
+#[test]
+fn rounds_linked_by_request_state() {
+    let log = Memory::default();
+    let gw = gateway(&log);
+    let args = json!({"path": "/srv/old.csv"});
+
+    let (jws1, first) = forwarded_intent(
+        &gw.on_client(call(1, &json!({"name": "rm", "arguments": args})).as_bytes()),
+    );
+    assert_eq!((first.inputs, first.prev), (None, None));
+    let r1 = delivered_receipt(&gw.on_server(input_required(1, Some("opaque-1")).as_bytes()));
+    assert_eq!(r1.outcome, Outcome::InputRequired);
+    assert_eq!(r1.intent, statement::intent_digest(&jws1));
+
+    let retry = json!({"name": "rm", "arguments": args, "inputResponses": answers(),
+                       "requestState": "opaque-1"});
+    let (jws2, second) = forwarded_intent(&gw.on_client(call(2, &retry).as_bytes()));
+    assert_eq!(second.prev, Some(statement::intent_digest(&jws1)));
+    assert_eq!(
+        second.inputs,
+        Some(statement::inputs_digest(Some(&answers()), Some(&json!("opaque-1"))).unwrap())
+    );
+    assert_eq!(second.args, first.args);
+    let r2 = delivered_receipt(&gw.on_server(done(2).as_bytes()));
+    assert_eq!(r2.outcome, Outcome::Executed);
+    assert_eq!(r2.intent, statement::intent_digest(&jws2));
+
+    // The round was used: the same state again is not linked a second time.
+    let (_, third) = forwarded_intent(&gw.on_client(call(3, &retry).as_bytes()));
+    assert_eq!(third.prev, None);
+    assert!(third.inputs.is_some());
+    // Intents and receipts are all in the log, in order.
+    let kinds: Vec<&str> = log
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| match e {
+            Entry::Intent(_) => "intent",
+            Entry::Receipt(_) => "receipt",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["intent", "receipt", "intent", "receipt", "intent"]);
+}
+
+#[test]
+fn without_request_state_rounds_are_linked_by_tool_and_arguments() {
+    let gw = gateway(&Memory::default());
+    let args = json!({"path": "/a"});
+    let (jws1, _) = forwarded_intent(
+        &gw.on_client(call(1, &json!({"name": "rm", "arguments": args})).as_bytes()),
+    );
+    let r = delivered_receipt(&gw.on_server(input_required(1, None).as_bytes()));
+    assert_eq!(r.outcome, Outcome::InputRequired);
+
+    // Other arguments, or another tool: not the same call.
+    let (_, other) = forwarded_intent(
+        &gw.on_client(
+            call(
+                2,
+                &json!({"name": "rm", "arguments": {"path": "/b"}, "inputResponses": answers()}),
+            )
+            .as_bytes(),
+        ),
+    );
+    assert_eq!(other.prev, None);
+    let (_, other_tool) = forwarded_intent(
+        &gw.on_client(
+            call(
+                3,
+                &json!({"name": "mv", "arguments": args, "inputResponses": answers()}),
+            )
+            .as_bytes(),
+        ),
+    );
+    assert_eq!(other_tool.prev, None);
+    // The retry of the same call.
+    let (_, retry) = forwarded_intent(
+        &gw.on_client(
+            call(
+                4,
+                &json!({"name": "rm", "arguments": args, "inputResponses": answers()}),
+            )
+            .as_bytes(),
+        ),
+    );
+    assert_eq!(retry.prev, Some(statement::intent_digest(&jws1)));
+    assert_eq!(
+        retry.inputs,
+        Some(statement::inputs_digest(Some(&answers()), None).unwrap())
+    );
+}
+
+#[test]
+fn malformed_retries_are_refused() {
+    let gw = gateway(&Memory::default());
+    for (params, what) in [
+        (json!({"name": "rm", "requestState": 7}), "requestState"),
+        (
+            json!({"name": "rm", "inputResponses": [1]}),
+            "inputResponses",
+        ),
+        (
+            json!({"name": "rm", "inputResponses": "x"}),
+            "inputResponses",
+        ),
+    ] {
+        let Verdict::Answer(line) = gw.on_client(call(9, &params).as_bytes()) else {
+            panic!("{params} was not refused")
+        };
+        let msg: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(msg["error"]["code"], -32602, "{line}");
+        assert!(
+            msg["error"]["message"].as_str().unwrap().contains(what),
+            "{line}"
+        );
+    }
+}
+
+/// A client that signs its own intents must sign the round's answers too.
+#[test]
+fn a_client_signed_retry_must_sign_its_answers() {
+    let gw = gateway(&Memory::default());
+    let client_key = key(7);
+    let args = json!({"path": "/a"});
+    let sign = |inputs: Option<Digest>, nonce: u8, id: u32| {
+        let pk = client_key.public_key();
+        let intent = Intent {
+            version: IntentV1,
+            aud: Audience::new("stdio:test").unwrap(),
+            tool: ToolName::new("rm").unwrap(),
+            args: Digest::of_json(&args).unwrap(),
+            tool_def: None,
+            signer: kid_for(&pk),
+            iat: NOW,
+            nonce: Nonce::from_random([nonce; 16]),
+            rpc_id: Some(RpcId::from_json(&json!(id)).unwrap()),
+            session: None,
+            inputs,
+            prev: None,
+        };
+        statement::sign(&client_key, &intent).unwrap()
+    };
+    let retry = |jws: &str| {
+        json!({"name": "rm", "arguments": args, "inputResponses": answers(),
+               "requestState": "s", "_meta": {META_INTENT: jws}})
+    };
+    // Signed without the answers: refused (a denial result, not forwarded).
+    let verdict = gw.on_client(call(1, &retry(&sign(None, 1, 1))).as_bytes());
+    let Verdict::Answer(line) = verdict else {
+        panic!("forwarded: {verdict:?}")
+    };
+    assert!(line.contains("inputResponses"), "{line}");
+    // Signed over other answers: refused.
+    let wrong =
+        statement::inputs_digest(Some(&json!({"confirm": {"action": "decline"}})), None).unwrap();
+    assert!(matches!(
+        gw.on_client(call(2, &retry(&sign(Some(wrong), 2, 2))).as_bytes()),
+        Verdict::Answer(_)
+    ));
+    // Signed over exactly these answers: passes unchanged.
+    let right = statement::inputs_digest(Some(&answers()), Some(&json!("s"))).unwrap();
+    assert_eq!(
+        gw.on_client(call(3, &retry(&sign(Some(right), 3, 3))).as_bytes()),
+        Verdict::Pass
+    );
+}
