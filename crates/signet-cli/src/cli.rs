@@ -60,6 +60,10 @@ pub struct ProxyArgs {
     /// `warn`, `hide` or `block` a tool whose definition is not the pinned one.
     #[arg(long, value_name = "MODE")]
     pub pin_mode: Option<String>,
+    /// Take the pins from this signed pin file (`signet pins sign`) instead of trusting on
+    /// first use; it must be signed by a key in the config's `pin_signers`.
+    #[arg(long, value_name = "FILE")]
+    pub pin_file: Option<PathBuf>,
     /// DANGEROUS: forward calls even when the log or a key is unavailable (recorded).
     #[arg(long)]
     pub fail_open: bool,
@@ -118,6 +122,16 @@ pub enum PinsCommand {
         /// Only this tool.
         #[arg(long, value_name = "NAME")]
         tool: Option<String>,
+    },
+    /// Sign the accepted pins of one server (`--server`) into a signed pin file, for
+    /// `signet proxy --pin-file` on this or another machine.
+    Sign {
+        /// The signing key: `file:PATH` or `env:VAR`.
+        #[arg(long, value_name = "SOURCE")]
+        key: String,
+        /// Where to write the signed pin file.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: PathBuf,
     },
 }
 

@@ -18,7 +18,7 @@ use signet_core::digest::Digest;
 use signet_core::envelope::{self, CallContext};
 use signet_core::jws::{Jws, StatementKind};
 use signet_core::replay::{ReplayWindow, UnixTime};
-use signet_core::statement::{self, Audience, Intent, Nonce, Receipt, SessionId};
+use signet_core::statement::{self, Audience, Intent, Nonce, PinSet, Receipt, SessionId};
 
 use crate::cli::{
     AlgArg, Cli, Command, IdentityArgs, KeyArgs, KeygenArgs, SignArgs, SignOutput, VerifyArgs,
@@ -295,6 +295,18 @@ fn check_record(input: &[u8], signer: Option<&PublicKey>) -> Result<Report, Inva
                 iat: r.iat,
                 aud: None,
                 statement: serde_json::to_value(r).unwrap_or_default(),
+                key: v.key,
+            })
+        }
+        StatementKind::PinSet => {
+            let v = statement::verify_parsed::<PinSet>(&jws, signer).map_err(map)?;
+            let p = &v.statement;
+            Ok(Report {
+                kind: StatementKind::PinSet,
+                summary: format!("pin set server={} tools={}", p.server, p.tools.len()),
+                iat: p.iat,
+                aud: None,
+                statement: serde_json::to_value(p).unwrap_or_default(),
                 key: v.key,
             })
         }

@@ -46,6 +46,8 @@ pub struct Config {
     pub log_origin: Option<String>,
     /// `warn`, `hide` or `block`: what to do about a changed tool definition.
     pub pin_mode: Option<PinMode>,
+    /// Keys (did:key) trusted to sign pin files (`signet proxy --pin-file`).
+    pub pin_signers: Option<Vec<String>>,
     /// `closed` (default) or `open`.
     pub fail_mode: Option<FailMode>,
     /// Return each receipt in `result._meta` (default true).
@@ -91,6 +93,11 @@ allowed_signers = []
 # A tool whose definition differs from its pin: "warn" (log + stderr), "hide" (remove it from
 # tools/list and refuse calls) or "block" (refuse calls until `signet pins accept`).
 pin_mode = "warn"
+
+# Keys (did:key) trusted to sign pin files. A proxy started with `--pin-file FILE` takes its
+# pins from that file (made by `signet pins sign`) instead of trusting on first use, and
+# refuses to start if the file is not signed by one of these keys.
+# pin_signers = ["did:key:z6Mk…"]
 
 # When the log cannot be written or a key cannot be loaded: "closed" (no call goes through)
 # or "open" (calls go through unsigned/unlogged; recorded as dangerous). Keep "closed".

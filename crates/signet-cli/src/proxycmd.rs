@@ -15,7 +15,7 @@ use signet_log::log::Log;
 use signet_log::sqlite::{PersistentNonces, SqliteStore};
 use signet_log::writer;
 use signet_mcp::gateway::{AuditSink, Gateway, GatewayConfig, Nonces, Unavailable};
-use signet_mcp::pins::{PinFile, PinMode};
+use signet_mcp::pins::{PinFile, PinMode, SignedPins};
 use signet_mcp::stdio::{self, StdioOptions};
 
 use crate::cli::{InitArgs, PinsArgs, PinsCommand, ProxyArgs};
@@ -114,6 +114,29 @@ pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
         None => cfg.pin_mode.unwrap_or_default(),
     };
     gcfg.pins_path = Some(pins_path(&server)?);
+    if let Some(file) = &a.pin_file {
+        // Signed pins: verified before the server starts; any failure stops the proxy
+        // (there is no falling back to trust on first use).
+        let signers = cfg
+            .pin_signers
+            .iter()
+            .flatten()
+            .map(|s| {
+                s.parse::<Did>()
+                    .map(|d| d.public_key().clone())
+                    .map_err(|e| anyhow!("pin_signers: `{s}` is not a did:key: {e}"))
+            })
+            .collect::<Result<Vec<PublicKey>>>()?;
+        let path = config::expand(file);
+        let pins = SignedPins::load_verified(&path, &signers, &gcfg.server)
+            .map_err(|e| anyhow!("{e}; not starting (fail-closed)"))?;
+        tracing::info!(
+            "{} tools pinned by the signed pin file `{}`",
+            pins.len(),
+            path.display()
+        );
+        gcfg.signed_pins = Some((path, pins));
+    }
     gcfg.fail_open = a.fail_open || cfg.fail_mode == Some(FailMode::Open);
     gcfg.receipts_in_result = !a.no_receipts_in_result && cfg.receipts_in_result.unwrap_or(true);
     gcfg.log_arguments = cfg.log_arguments.unwrap_or(true);
@@ -378,8 +401,13 @@ pub fn pins(a: &PinsArgs) -> Result<ExitCode> {
                 out("no pins yet (they are made the first time a proxied client lists tools)")?;
             }
             for (_, f) in &files {
+                let source = f
+                    .signed
+                    .as_ref()
+                    .map(|p| format!(" (signed pin file `{}`)", p.display()))
+                    .unwrap_or_default();
                 out(&format!(
-                    "{}  {} tools pinned, {} pending",
+                    "{}  {} tools pinned, {} pending{source}",
                     f.server,
                     f.tools.len(),
                     f.pending.len()
@@ -443,6 +471,16 @@ pub fn pins(a: &PinsArgs) -> Result<ExitCode> {
         Some(PinsCommand::Accept { tool }) => {
             let mut n = 0usize;
             for (path, mut f) in files {
+                if let Some(signed) = &f.signed {
+                    if !f.pending.is_empty() {
+                        out(&format!(
+                            "{}: pins come from the signed pin file `{}`; accepting needs a new signed file (`signet pins sign`)",
+                            f.server,
+                            signed.display()
+                        ))?;
+                    }
+                    continue;
+                }
                 let accepted = f.accept(tool.as_deref());
                 if accepted.is_empty() {
                     continue;
@@ -456,6 +494,34 @@ pub fn pins(a: &PinsArgs) -> Result<ExitCode> {
             if n == 0 {
                 bail!("nothing to accept");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(PinsCommand::Sign { key, output }) => {
+            let [(_, f)] = files.as_slice() else {
+                bail!(
+                    "{} servers match; name exactly one with `--server TEXT` (see `signet pins list`)",
+                    files.len()
+                );
+            };
+            if !f.pending.is_empty() {
+                bail!(
+                    "{} has pending changes; review them (`signet pins diff`) and accept or keep the pins first",
+                    f.server
+                );
+            }
+            if f.tools.is_empty() {
+                bail!("{} has no pinned tools to sign", f.server);
+            }
+            let signer = keyfile::load(&config::key_source(key)?)?;
+            let signed = SignedPins::sign(f, &signer, now()?).map_err(|e| anyhow!(e))?;
+            signed.save(output)?;
+            out(&format!(
+                "signed {} pins of {} with {} into `{}`",
+                f.tools.len(),
+                f.server,
+                Did::from_public_key(&signer.public_key()),
+                output.display()
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -36,11 +36,17 @@ pub enum StatementKind {
     Intent,
     /// A receipt, signed by the gateway after the call (`signet-receipt+jws`).
     Receipt,
+    /// A signed set of tool pins for one server (`signet-pins+jws`).
+    PinSet,
 }
 
 impl StatementKind {
     /// Every kind.
-    pub const ALL: [StatementKind; 2] = [StatementKind::Intent, StatementKind::Receipt];
+    pub const ALL: [StatementKind; 3] = [
+        StatementKind::Intent,
+        StatementKind::Receipt,
+        StatementKind::PinSet,
+    ];
 
     /// The JWS `typ` header value.
     #[must_use]
@@ -48,6 +54,7 @@ impl StatementKind {
         match self {
             StatementKind::Intent => "signet-intent+jws",
             StatementKind::Receipt => "signet-receipt+jws",
+            StatementKind::PinSet => "signet-pins+jws",
         }
     }
 

@@ -233,6 +233,39 @@ version_tag!(
     "signet.receipt.v1"
 );
 
+version_tag!(
+    /// The `type` of a pin-set statement, version 1: `signet.pins.v1`.
+    PinSetV1,
+    "signet.pins.v1"
+);
+
+/// A signed set of tool pins: the digests of the tool definitions (spec §2, over each
+/// tool's whole definition object as listed) that a server's tools must have, signed by
+/// someone the proxy is configured to trust for pins. Tools absent from the set are not
+/// pinned (a proxy treats them as added).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinSet {
+    /// Always `signet.pins.v1`.
+    #[serde(rename = "type")]
+    pub version: PinSetV1,
+    /// The MCP server the pins are for (the audience of its intents).
+    pub server: Audience,
+    /// Tool name → digest of its full definition.
+    pub tools: std::collections::BTreeMap<ToolName, Digest>,
+    /// The signer; equals the JWS `kid`.
+    pub signer: String,
+    /// Issued at, seconds since the Unix epoch.
+    pub iat: UnixTime,
+}
+
+impl Statement for PinSet {
+    const KIND: StatementKind = StatementKind::PinSet;
+    fn signer(&self) -> &str {
+        &self.signer
+    }
+}
+
 /// A tool-call intent: what an agent asks a server to do, signed before the call runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -25,8 +25,8 @@ use signet_core::envelope::{self, CallContext};
 use signet_core::jws::{Jws, StatementKind};
 use signet_core::replay::UnixTime;
 use signet_core::statement::{
-    self, Audience, Decision, Effect, Intent, IntentV1, Nonce, Outcome, Receipt, ReceiptV1, RpcId,
-    SessionId,
+    self, Audience, Decision, Effect, Intent, IntentV1, Nonce, Outcome, PinSet, PinSetV1, Receipt,
+    ReceiptV1, RpcId, SessionId, ToolName,
 };
 
 fn dir() -> PathBuf {
@@ -201,6 +201,53 @@ fn generate() -> BTreeMap<String, Value> {
             ),
             "key",
             key_json(Algorithm::Ed25519, 2),
+        ),
+    );
+
+    // A signed pin set.
+    let tool_def = json!({"name": "write_file", "description": "Write a file",
+                          "inputSchema": {"type": "object"}});
+    let pins = PinSet {
+        version: PinSetV1,
+        server: intent.aud.clone(),
+        tools: [(
+            ToolName::new("write_file").unwrap(),
+            Digest::of_json(&tool_def).unwrap(),
+        )]
+        .into_iter()
+        .collect(),
+        signer: kid_for(&ed.public_key()),
+        iat: IAT,
+    };
+    let pins_jws = statement::sign(&ed, &pins).unwrap();
+    out.insert(
+        "pins_ed25519".into(),
+        with(
+            case(
+                "signed pin set: each tool's digest is of its full definition (here `definition`)",
+                "pins",
+                pins_jws.clone(),
+                valid(json!({
+                    "statement": serde_json::to_value(&pins).unwrap(),
+                    "payload": canonical_text(&pins),
+                    "definition": tool_def,
+                })),
+            ),
+            "key",
+            ed_key.clone(),
+        ),
+    );
+    out.insert(
+        "fail_pins_as_intent".into(),
+        with(
+            case(
+                "a pin set presented as an intent: the JWS typ separates the kinds",
+                "intent",
+                pins_jws,
+                invalid(false, "wrong statement type"),
+            ),
+            "key",
+            ed_key.clone(),
         ),
     );
 
@@ -797,6 +844,11 @@ fn run_case(c: &Value) -> Result<Value, (String, bool)> {
             let v = statement::verify::<Receipt>(input, Some(&pk)).map_err(st)?;
             Ok(serde_json::to_value(&v.statement).unwrap())
         }
+        "pins" => {
+            let pk = pk_of(c);
+            let v = statement::verify::<PinSet>(input, Some(&pk)).map_err(st)?;
+            Ok(serde_json::to_value(&v.statement).unwrap())
+        }
         "envelope" => {
             let env =
                 envelope::parse_envelope(input.as_bytes()).map_err(|e| (e.to_string(), true))?;
@@ -882,6 +934,14 @@ fn check_vectors() {
                             .unwrap()
                             .to_string(),
                         "{name}: inputs"
+                    );
+                }
+                if let Some(d) = expect.get("definition") {
+                    let name = d["name"].as_str().unwrap();
+                    assert_eq!(
+                        got["tools"][name],
+                        Digest::of_json(d).unwrap().to_string(),
+                        "{name}: pinned digest"
                     );
                 }
                 if let Some(pj) = expect.get("prev_jws") {

@@ -115,6 +115,10 @@ pub struct GatewayConfig {
     pub pin_mode: PinMode,
     /// The pin file of this server (`None`: pins kept in memory only).
     pub pins_path: Option<PathBuf>,
+    /// Pins from a verified signed pin file ([`crate::pins::SignedPins`]) and its path:
+    /// authoritative (no trust on first use; local accepts do not change them). `None`:
+    /// trust on first use.
+    pub signed_pins: Option<(PathBuf, BTreeMap<String, Pin>)>,
     /// Forward calls even when the log or a key is unavailable (recorded, dangerous).
     pub fail_open: bool,
     /// Return the receipt in `result._meta` (default on).
@@ -138,6 +142,7 @@ impl GatewayConfig {
             server,
             pin_mode: PinMode::Warn,
             pins_path: None,
+            signed_pins: None,
             fail_open: false,
             receipts_in_result: true,
             log_arguments: true,
@@ -931,10 +936,11 @@ impl Gateway {
                     Err(e) => tracing::error!("{e}"),
                 }
             }
-            let first_use = st
-                .pins
-                .as_ref()
-                .is_none_or(|p| p.tools.is_empty() && p.pending.is_empty());
+            let first_use = self.cfg.signed_pins.is_none()
+                && st
+                    .pins
+                    .as_ref()
+                    .is_none_or(|p| p.tools.is_empty() && p.pending.is_empty());
             if list.cursor.is_none() {
                 st.paging.clear();
             }
@@ -943,6 +949,20 @@ impl Gateway {
                 .take()
                 .unwrap_or_else(|| PinFile::new(self.cfg.server.as_str()));
             let mut changed_file = false;
+            if let Some((path, signed)) = &self.cfg.signed_pins {
+                // The signed pins are the pins; local accepts cannot override them.
+                if pins.tools != *signed
+                    || !pins.accepted.is_empty()
+                    || pins.signed.as_ref() != Some(path)
+                {
+                    pins.tools.clone_from(signed);
+                    pins.accepted.clear();
+                    pins.signed = Some(path.clone());
+                    changed_file = true;
+                }
+            } else if pins.signed.take().is_some() {
+                changed_file = true;
+            }
             // Changes a human accepted with `signet pins accept` since the last listing.
             for (name, digest) in std::mem::take(&mut pins.accepted) {
                 changed_file = true;

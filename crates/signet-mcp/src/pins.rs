@@ -9,13 +9,23 @@
 //! The pin file (`$SIGNET_HOME/pins/<id>.json`, [`PinFile`]) keeps the accepted
 //! definitions and the pending (seen, not accepted) ones, so that `signet pins` can show a
 //! diff and accept a change.
+//!
+//! Instead of trusting on first use, a proxy can take its pins from a **signed pin file**
+//! ([`SignedPins`]): a [`PinSet`] statement (spec §6.3) signed by a key the proxy is
+//! configured to trust for pins, with the definitions beside it for diffs. Such pins are
+//! authoritative: nothing is pinned on first use, and local accepts do not change them (a
+//! new signed file does).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use signet_core::alg::{PublicKey, Signer};
+use signet_core::did::kid_for;
 use signet_core::digest::Digest;
+use signet_core::replay::UnixTime;
+use signet_core::statement::{self, Audience, PinSet, PinSetV1, ToolName};
 
 /// What the proxy does about a tool whose definition is not the pinned one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -86,6 +96,10 @@ pub struct PinFile {
     /// the tool and the digest accepted (`null` for an accepted removal).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub accepted: BTreeMap<String, Option<Digest>>,
+    /// When the pins come from a signed pin file ([`SignedPins`]), its path: the pins are
+    /// then that file's, and `signet pins accept` cannot change them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<PathBuf>,
 }
 
 /// The pin file type tag.
@@ -122,6 +136,7 @@ impl PinFile {
             tools: BTreeMap::new(),
             pending: BTreeMap::new(),
             accepted: BTreeMap::new(),
+            signed: None,
         }
     }
 
@@ -183,25 +198,12 @@ impl PinFile {
     /// # Errors
     /// I/O failures.
     pub fn save(&self, path: &Path) -> Result<(), PinError> {
-        let io = |source| PinError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
         let mut text = serde_json::to_vec_pretty(self).map_err(|e| PinError::Invalid {
             path: path.to_owned(),
             reason: e.to_string(),
         })?;
         text.push(b'\n');
-        let tmp = path.with_extension("json.tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&text).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(io)?;
-        Ok(())
+        write_atomically(path, &text)
     }
 
     /// Accept pending changes (all, or only `tool`); returns the accepted tool names.
@@ -228,6 +230,164 @@ impl PinFile {
         }
         names
     }
+}
+
+/// The file type tag of a signed pin file.
+pub const SIGNED_PINS_TYPE: &str = "signet.signed-pins.v1";
+
+/// A signed pin file: `{"type": "signet.signed-pins.v1", "pins": "<PinSet JWS>",
+/// "definitions": {tool: definition}}`. Only the JWS is trusted; the definitions are there
+/// for diffs, and each must have the signed digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedPins {
+    /// Always `signet.signed-pins.v1`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The [`PinSet`] statement as a compact JWS.
+    pub pins: String,
+    /// The pinned definitions by tool name (optional per tool).
+    #[serde(default)]
+    pub definitions: BTreeMap<String, serde_json::Value>,
+}
+
+impl SignedPins {
+    /// Sign the accepted pins of `file` (not its pending changes) with `signer`.
+    ///
+    /// # Errors
+    /// A tool name or the server name that is not valid in a statement, or a signing failure.
+    pub fn sign(file: &PinFile, signer: &dyn Signer, now: UnixTime) -> Result<Self, String> {
+        let server = Audience::new(file.server.clone()).map_err(|e| e.to_string())?;
+        let mut tools = BTreeMap::new();
+        for (name, pin) in &file.tools {
+            let tool = ToolName::new(name.clone()).map_err(|e| e.to_string())?;
+            tools.insert(tool, pin.digest);
+        }
+        let set = PinSet {
+            version: PinSetV1,
+            server,
+            tools,
+            signer: kid_for(&signer.public_key()),
+            iat: now,
+        };
+        let pins = statement::sign(signer, &set).map_err(|e| e.to_string())?;
+        let definitions = file
+            .tools
+            .iter()
+            .map(|(n, p)| (n.clone(), p.definition.clone()))
+            .collect();
+        Ok(SignedPins {
+            kind: SIGNED_PINS_TYPE.to_owned(),
+            pins,
+            definitions,
+        })
+    }
+
+    /// Read and verify the signed pin file at `path` for `server`: the JWS must verify, its
+    /// signer must be one of `trusted` (which must not be empty), it must be for `server`,
+    /// and every definition given must have its signed digest. The pins by tool name (a
+    /// definition not given is `null`).
+    ///
+    /// # Errors
+    /// [`PinError`] naming the file and the reason; the caller must not fall back to trust
+    /// on first use.
+    pub fn load_verified(
+        path: &Path,
+        trusted: &[PublicKey],
+        server: &Audience,
+    ) -> Result<BTreeMap<String, Pin>, PinError> {
+        let invalid = |reason: String| PinError::Invalid {
+            path: path.to_owned(),
+            reason,
+        };
+        let text = std::fs::read(path).map_err(|source| PinError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let file: SignedPins = serde_json::from_slice(&text)
+            .map_err(|e| invalid(format!("not a signed pin file: {e}")))?;
+        if file.kind != SIGNED_PINS_TYPE {
+            return Err(invalid(format!(
+                "type `{}`, expected `{SIGNED_PINS_TYPE}`",
+                file.kind
+            )));
+        }
+        if trusted.is_empty() {
+            return Err(invalid(
+                "no pin signers are configured (`pin_signers`), so no signature can be trusted"
+                    .into(),
+            ));
+        }
+        let verified = statement::verify::<PinSet>(&file.pins, None)
+            .map_err(|e| invalid(format!("the pin set's signature is not valid: {e}")))?;
+        if !trusted.contains(&verified.key) {
+            return Err(invalid(format!(
+                "the pin set is signed by `{}`, which is not in `pin_signers`",
+                verified.kid
+            )));
+        }
+        let set = verified.statement;
+        if set.server != *server {
+            return Err(invalid(format!(
+                "the pin set is for `{}`, not for this server `{}`",
+                set.server.as_str(),
+                server.as_str()
+            )));
+        }
+        let mut pins = BTreeMap::new();
+        for (tool, digest) in set.tools {
+            let definition = match file.definitions.get(tool.as_str()) {
+                Some(def) if definition_digest(def) != digest => {
+                    return Err(invalid(format!(
+                        "the definition given for tool `{}` does not have its signed digest",
+                        tool.as_str()
+                    )));
+                }
+                Some(def) => def.clone(),
+                None => serde_json::Value::Null,
+            };
+            pins.insert(tool.as_str().to_owned(), Pin { digest, definition });
+        }
+        if let Some(extra) = file.definitions.keys().find(|n| !pins.contains_key(*n)) {
+            return Err(invalid(format!(
+                "a definition is given for tool `{extra}`, which the signed set does not pin"
+            )));
+        }
+        Ok(pins)
+    }
+
+    /// Write atomically, like [`PinFile::save`].
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn save(&self, path: &Path) -> Result<(), PinError> {
+        let mut text = serde_json::to_vec_pretty(self).map_err(|e| PinError::Invalid {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        text.push(b'\n');
+        write_atomically(path, &text)
+    }
+}
+
+/// Write `bytes` to `path` atomically (temporary file, fsync, rename).
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PinError> {
+    let io = |source| PinError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(())
 }
 
 fn hex_prefix(bytes: &[u8; 32]) -> String {
