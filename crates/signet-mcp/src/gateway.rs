@@ -37,6 +37,8 @@ use crate::pins::{Pin, PinFile, PinMode, definition_digest_text};
 pub const META_INTENT: &str = "dev.signet/intent";
 /// `_meta` key of the receipt on a `tools/call` result (spec §11).
 pub const META_RECEIPT: &str = "dev.signet/receipt";
+/// `_meta` key of the approval id on an approval-required result (spec §11).
+pub const META_APPROVAL: &str = "dev.signet/approval";
 
 /// JSON-RPC error codes signet answers with.
 pub mod codes {
@@ -104,6 +106,45 @@ impl<T: NonceStore + Send> Nonces for T {
             .admit(self, signer, nonce, iat, now)
             .map_err(|e| e.to_string())
     }
+}
+
+/// A call as policy sees it, just before it would be forwarded.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyCall<'a> {
+    /// The signer of the call's intent (its kid: a `did:key` or key id).
+    pub agent: &'a str,
+    /// The server (the intent's audience).
+    pub server: &'a str,
+    /// The tool.
+    pub tool: &'a str,
+    /// The call's arguments (`{}` when absent).
+    pub arguments: &'a serde_json::Value,
+    /// Digest of the arguments, as signed in the intent.
+    pub args_digest: &'a Digest,
+    /// The tool's `annotations` from the last `tools/list`, when known.
+    pub annotations: Option<&'a serde_json::Value>,
+    /// Now.
+    pub now: UnixTime,
+}
+
+/// What policy decided about a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyVerdict {
+    /// The decision signed into the receipt (effect, deciding rule ids, policy digest).
+    pub decision: Decision,
+    /// Why, for the user, without the `BLOCKED by <rule>: ` prefix the gateway adds.
+    pub reason: String,
+    /// For approval-required: the id a human approves the call with (`signet approve`).
+    pub approval_id: Option<String>,
+}
+
+/// The policy the gateway enforces on every call (signet-policy's enforcer in the proxy).
+pub trait PolicyCheck: Send + Sync {
+    /// Decide about one call.
+    ///
+    /// # Errors
+    /// The policy could not be evaluated (its state store failed): the call is refused.
+    fn decide(&self, call: &PolicyCall<'_>) -> Result<PolicyVerdict, String>;
 }
 
 /// How the gateway behaves.
@@ -175,6 +216,8 @@ struct PendingCall {
     /// The call's arguments digest: with the tool, what links a retry to this round when an
     /// `input_required` result has no `requestState`.
     args: Digest,
+    /// The policy decision that let it through, signed into its receipt.
+    decision: Decision,
 }
 
 /// Rounds of multi-round-trip calls that ended `input_required`, waiting for their retry:
@@ -235,6 +278,8 @@ struct State {
     paging: BTreeSet<String>,
     /// Multi-round-trip calls waiting for their next round.
     rounds: OpenRounds,
+    /// Each tool's `annotations` from the last listing, for policy.
+    annotations: HashMap<String, serde_json::Value>,
 }
 
 /// A clock: seconds since the Unix epoch.
@@ -249,6 +294,7 @@ pub struct Gateway {
     nonces: Mutex<Box<dyn Nonces>>,
     clock: Clock,
     state: Mutex<State>,
+    policy: Option<Box<dyn PolicyCheck>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -292,7 +338,16 @@ impl Gateway {
                 pins,
                 ..State::default()
             }),
+            policy: None,
         }
+    }
+
+    /// Enforce `policy` on every call from now on (before it is forwarded; its decision is
+    /// signed into the call's receipt).
+    #[must_use]
+    pub fn with_policy(mut self, policy: Box<dyn PolicyCheck>) -> Self {
+        self.policy = Some(policy);
+        self
     }
 
     /// The configuration.
@@ -494,8 +549,9 @@ impl Gateway {
             }
         };
 
+        let parsed_args = signet_core::canon::parse_strict(args_text.as_bytes()).ok();
         let arguments = if self.cfg.log_arguments {
-            signet_core::canon::parse_strict(args_text.as_bytes()).ok()
+            parsed_args.clone()
         } else {
             None
         };
@@ -531,6 +587,36 @@ impl Gateway {
             return self.deny(id, intent_digest, log_index, decision, &reason);
         }
 
+        let mut decision = allow();
+        if let Some(policy) = &self.policy {
+            let empty = serde_json::Value::Object(serde_json::Map::new());
+            let annotations = self.state().annotations.get(&name).cloned();
+            let call = PolicyCall {
+                agent: &kid_for(&intent_key),
+                server: self.cfg.server.as_str(),
+                tool: &name,
+                arguments: parsed_args.as_ref().unwrap_or(&empty),
+                args_digest: &args,
+                annotations: annotations.as_ref(),
+                now,
+            };
+            let verdict = policy.decide(&call).unwrap_or_else(|e| PolicyVerdict {
+                decision: Decision {
+                    effect: Effect::Deny,
+                    rules: vec!["policy-error".to_owned()],
+                    policy: None,
+                },
+                reason: format!("the policy could not be evaluated ({e}); refused (fail-closed)"),
+                approval_id: None,
+            });
+            match verdict.decision.effect {
+                Effect::Allow => decision = verdict.decision,
+                Effect::Deny | Effect::ApprovalRequired => {
+                    return self.refuse(id, intent_digest, log_index, verdict);
+                }
+            }
+        }
+
         self.state().calls.insert(
             id.to_owned(),
             PendingCall {
@@ -538,6 +624,7 @@ impl Gateway {
                 log_index,
                 tool: name,
                 args,
+                decision,
             },
         );
         if !signed_here {
@@ -670,21 +757,55 @@ impl Gateway {
         decision: Decision,
         reason: &str,
     ) -> Verdict {
+        let verdict = PolicyVerdict {
+            decision,
+            reason: reason.to_owned(),
+            approval_id: None,
+        };
+        self.refuse(id, intent_digest, log_index, verdict)
+    }
+
+    /// Answer a call that will not be forwarded (denied, or waiting for an approval) with an
+    /// `isError` result saying why, and attest it (`denied` / `approval-required`).
+    fn refuse(
+        &self,
+        id: &str,
+        intent_digest: Digest,
+        log_index: Option<u64>,
+        verdict: PolicyVerdict,
+    ) -> Verdict {
+        let PolicyVerdict {
+            decision,
+            reason,
+            approval_id,
+        } = verdict;
         let rule = decision.rules.first().cloned().unwrap_or_default();
-        let text = format!("BLOCKED by {rule}: {reason}");
+        let (outcome, text) = match (&decision.effect, &approval_id) {
+            (Effect::ApprovalRequired, Some(approval)) => (
+                Outcome::ApprovalRequired,
+                format!(
+                    "APPROVAL REQUIRED by {rule}: {reason}. A person can allow this exact call once with `signet approve {approval}`; then send it again"
+                ),
+            ),
+            (Effect::ApprovalRequired, None) => (
+                Outcome::ApprovalRequired,
+                format!("APPROVAL REQUIRED by {rule}: {reason}"),
+            ),
+            _ => (Outcome::Denied, format!("BLOCKED by {rule}: {reason}")),
+        };
         tracing::warn!("call {id}: {text}");
-        let result_text = format!(
+        let mut result_text = format!(
             "{{\"content\":[{{\"type\":\"text\",\"text\":{}}}],\"isError\":true}}",
             jsonrpc::json_string(&text)
         );
+        if let Some(approval) = &approval_id
+            && let Ok(r) = RawObject::parse(&result_text)
+            && let Ok(with) = jsonrpc::set_meta(&r, META_APPROVAL, &jsonrpc::json_string(approval))
+        {
+            result_text = with;
+        }
         let response = Digest::of_json_text(result_text.as_bytes()).ok();
-        match self.attest(
-            intent_digest,
-            Outcome::Denied,
-            response,
-            decision,
-            log_index,
-        ) {
+        match self.attest(intent_digest, outcome, response, decision, log_index) {
             Ok(receipt) => {
                 let result = match RawObject::parse(&result_text) {
                     Ok(r) if self.cfg.receipts_in_result => {
@@ -850,7 +971,7 @@ impl Gateway {
             call.intent_digest,
             outcome,
             Some(digest),
-            allow(),
+            call.decision.clone(),
             call.log_index,
         ) {
             Ok(r) => r,
@@ -896,7 +1017,7 @@ impl Gateway {
                 call.intent_digest,
                 Outcome::Failed,
                 None,
-                allow(),
+                call.decision.clone(),
                 call.log_index,
             ) {
                 tracing::error!("call {id}: {e}");
@@ -1068,6 +1189,10 @@ impl Gateway {
                         hidden.insert(i);
                     }
                 }
+                match def.get("annotations") {
+                    Some(a) => st.annotations.insert(name.clone(), a.clone()),
+                    None => st.annotations.remove(&name),
+                };
                 st.current.insert(name, (digest, ok));
             }
             if last_page && !first_use {

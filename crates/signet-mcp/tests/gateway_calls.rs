@@ -1,4 +1,11 @@
-//! The interceptor on multi-round-trip `tools/call` (MCP 2026-07-28): an `input_required`
+//! The interceptor on `tools/call`, without a transport.
+//!
+//! Policy: the gateway asks its [`PolicyCheck`] about every call after logging the intent
+//! and before forwarding it; a denial or an approval requirement is answered with an
+//! `isError` result and a signed receipt of that outcome, an allow decision is signed into
+//! the receipt of the call's result, and a policy that cannot be evaluated refuses the call.
+//!
+//! Multi-round-trip `tools/call` (MCP 2026-07-28): an `input_required`
 //! result is attested as `input-required`; the retry's intent signs the answers (`inputs`,
 //! exactly [`statement::inputs_digest`] of what was sent) and names the round it answers
 //! (`prev`), found by `requestState` or, without one, by tool and arguments; a client-signed
@@ -21,8 +28,12 @@ use signet_core::replay::{MemoryNonceStore, UnixTime};
 use signet_core::statement::{
     self, Audience, Intent, IntentV1, Nonce, Outcome, Receipt, RpcId, ToolName,
 };
+use signet_core::statement::{Decision, Effect};
 use signet_log::entry::Entry;
-use signet_mcp::gateway::{AuditSink, Gateway, GatewayConfig, META_INTENT, META_RECEIPT, Verdict};
+use signet_mcp::gateway::{
+    AuditSink, Gateway, GatewayConfig, META_APPROVAL, META_INTENT, META_RECEIPT, PolicyCall,
+    PolicyCheck, PolicyVerdict, Verdict,
+};
 
 const NOW: UnixTime = UnixTime(1_790_000_000);
 
@@ -274,4 +285,160 @@ fn a_client_signed_retry_must_sign_its_answers() {
         gw.on_client(call(3, &retry(&sign(Some(right), 3, 3))).as_bytes()),
         Verdict::Pass
     );
+}
+
+// ----- policy -----
+
+/// What the fake policy was asked: agent, tool, arguments, annotations, arguments digest.
+type Asked = Arc<Mutex<Vec<(String, String, Value, Option<Value>, Digest)>>>;
+
+/// A policy that decides by tool name and records what it was asked.
+struct Fake {
+    seen: Asked,
+}
+
+impl PolicyCheck for Fake {
+    fn decide(&self, call: &PolicyCall<'_>) -> Result<PolicyVerdict, String> {
+        self.seen.lock().unwrap().push((
+            call.agent.to_owned(),
+            call.tool.to_owned(),
+            call.arguments.clone(),
+            call.annotations.cloned(),
+            *call.args_digest,
+        ));
+        let decision = |effect, rule: &str| Decision {
+            effect,
+            rules: vec![rule.to_owned()],
+            policy: Some(Digest::of_bytes(b"policy set")),
+        };
+        match call.tool {
+            "rm" => Ok(PolicyVerdict {
+                decision: decision(Effect::Deny, "no-prod-deletions"),
+                reason: "deleting production data is forbidden".into(),
+                approval_id: None,
+            }),
+            "deploy" => Ok(PolicyVerdict {
+                decision: decision(Effect::ApprovalRequired, "deploys-need-approval"),
+                reason: "deploys need a person's approval".into(),
+                approval_id: Some("apr_TEST".into()),
+            }),
+            "broken" => Err("the rate-limit store is unavailable".into()),
+            _ => Ok(PolicyVerdict {
+                decision: decision(Effect::Allow, "read-anything"),
+                reason: String::new(),
+                approval_id: None,
+            }),
+        }
+    }
+}
+
+fn with_policy(log: &Memory) -> (Gateway, Asked) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let gw = gateway(log).with_policy(Box::new(Fake { seen: seen.clone() }));
+    (gw, seen)
+}
+
+/// The text and receipt of a refusal answered to the client.
+fn refusal(v: &Verdict) -> (Value, Receipt) {
+    let Verdict::Answer(line) = v else {
+        panic!("not answered: {v:?}")
+    };
+    let msg: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(msg["result"]["isError"], true, "{line}");
+    let jws = msg["result"]["_meta"][META_RECEIPT].as_str().unwrap();
+    let receipt = statement::verify::<Receipt>(jws, Some(&key(2).public_key()))
+        .unwrap()
+        .statement;
+    (msg["result"].clone(), receipt)
+}
+
+#[test]
+fn a_denied_call_is_answered_attested_and_never_forwarded() {
+    let log = Memory::default();
+    let (gw, seen) = with_policy(&log);
+    let args = json!({"path": "/prod/db"});
+    let v = gw.on_client(call(1, &json!({"name": "rm", "arguments": args})).as_bytes());
+    let (result, receipt) = refusal(&v);
+    assert_eq!(
+        result["content"][0]["text"],
+        "BLOCKED by no-prod-deletions: deleting production data is forbidden"
+    );
+    assert_eq!(receipt.outcome, Outcome::Denied);
+    assert_eq!(receipt.decision.rules, ["no-prod-deletions"]);
+    assert_eq!(
+        receipt.decision.policy,
+        Some(Digest::of_bytes(b"policy set"))
+    );
+    // The intent was logged first, and the receipt names it.
+    let entries = log.0.lock().unwrap().clone();
+    let Entry::Intent(intent) = &entries[0] else {
+        panic!("{entries:?}")
+    };
+    assert_eq!(receipt.intent, statement::intent_digest(&intent.jws));
+    assert!(matches!(entries[1], Entry::Receipt(_)));
+    // Policy saw the agent, the tool, the arguments and their signed digest.
+    let (agent, tool, arguments, _, digest) = seen.lock().unwrap()[0].clone();
+    assert_eq!(agent, kid_for(&key(1).public_key()));
+    assert_eq!(tool, "rm");
+    assert_eq!(arguments, args);
+    assert_eq!(digest, Digest::of_json(&args).unwrap());
+    // Nothing is pending: a late "response" from the server for this id is passed as is.
+    assert_eq!(gw.on_server(done(1).as_bytes()), Verdict::Pass);
+}
+
+#[test]
+fn an_approval_required_call_carries_its_approval_id() {
+    let (gw, _) = with_policy(&Memory::default());
+    let v = gw.on_client(call(1, &json!({"name": "deploy", "arguments": {}})).as_bytes());
+    let (result, receipt) = refusal(&v);
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(
+            "APPROVAL REQUIRED by deploys-need-approval: deploys need a person's approval"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("signet approve apr_TEST"), "{text}");
+    assert_eq!(result["_meta"][META_APPROVAL], "apr_TEST");
+    assert_eq!(receipt.outcome, Outcome::ApprovalRequired);
+    assert_eq!(receipt.decision.effect, Effect::ApprovalRequired);
+}
+
+#[test]
+fn an_allowed_call_is_forwarded_and_its_receipt_carries_the_decision() {
+    let (gw, seen) = with_policy(&Memory::default());
+    // The tool's annotations from the listing reach the policy.
+    let list = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}).to_string();
+    assert_eq!(gw.on_client(list.as_bytes()), Verdict::Pass);
+    let listed = json!({"jsonrpc": "2.0", "id": 5, "result": {"tools": [
+        {"name": "cat", "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": true}}
+    ]}})
+    .to_string();
+    gw.on_server(listed.as_bytes());
+    forwarded_intent(
+        &gw.on_client(call(1, &json!({"name": "cat", "arguments": {"p": 1}})).as_bytes()),
+    );
+    assert_eq!(
+        seen.lock().unwrap()[0].3,
+        Some(json!({"readOnlyHint": true}))
+    );
+    let receipt = delivered_receipt(&gw.on_server(done(1).as_bytes()));
+    assert_eq!(receipt.outcome, Outcome::Executed);
+    assert_eq!(receipt.decision.effect, Effect::Allow);
+    assert_eq!(receipt.decision.rules, ["read-anything"]);
+    assert_eq!(
+        receipt.decision.policy,
+        Some(Digest::of_bytes(b"policy set"))
+    );
+}
+
+#[test]
+fn a_policy_that_cannot_be_evaluated_refuses_the_call() {
+    let (gw, _) = with_policy(&Memory::default());
+    let v = gw.on_client(call(1, &json!({"name": "broken"})).as_bytes());
+    let (result, receipt) = refusal(&v);
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("BLOCKED by policy-error:"), "{text}");
+    assert!(text.contains("rate-limit store is unavailable"), "{text}");
+    assert_eq!(receipt.outcome, Outcome::Denied);
 }
