@@ -3,6 +3,7 @@
 # Safe to run repeatedly: each step is skipped when its pinned version is already there.
 #   target/peers/js    npm: jose, MCP "everything" and filesystem servers
 #   target/peers/py    Python venv with the MCP SDK (client side of the end-to-end tests)
+# and checks for python3 and openssl (the local TSA), installing them with apt-get if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEERS="$PWD/target/peers"
@@ -18,9 +19,27 @@ if ! need node || ! need npm; then
   echo "install-peers: node and npm are required (Debian: apt-get install nodejs npm)" >&2
   exit 1
 fi
+# System packages: installed with apt-get when missing and we may (root, Debian/Ubuntu).
+apt_install() { # package...
+  if need apt-get && [ "$(id -u)" = 0 ]; then
+    echo "install-peers: apt-get install $*" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } >&2
+  else
+    return 1
+  fi
+}
 if ! need python3; then
-  echo "install-peers: python3 (3.10+) with venv is required (Debian: apt-get install python3-venv)" >&2
-  exit 1
+  apt_install python3 python3-venv || {
+    echo "install-peers: python3 (3.10+) with venv is required (Debian: apt-get install python3-venv)" >&2
+    exit 1
+  }
+fi
+# `openssl ts`: the independent time-stamp authority of the RFC 3161 tests.
+if ! need openssl || ! openssl ts -help >/dev/null 2>&1; then
+  apt_install openssl || {
+    echo "install-peers: openssl (with \`openssl ts\`) is required (Debian: apt-get install openssl)" >&2
+    exit 1
+  }
 fi
 
 npm_version() {

@@ -6,7 +6,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// signet: sign, attest and verify every MCP tool call.
 #[derive(Debug, Parser)]
-#[command(name = "signet", version, about, long_about = None)]
+#[command(
+    name = "signet",
+    version,
+    about,
+    long_about = None,
+    after_help = "Also: `signet tsa verify TOKEN --data FILE --trust-anchor CERT.pem` checks an RFC 3161 time-stamp token (`signet tsa --help`)."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -34,6 +40,42 @@ pub enum Command {
     Pins(PinsArgs),
     /// Wrap a real MCP server, drive calls through the proxy, show and verify the records.
     Demo(DemoArgs),
+    /// Policy: check a call, validate rules, run rule tests, print the schema.
+    Policy(crate::policycmd::PolicyArgs),
+    /// Approve a call held for approval (shows the exact call first; once, until it expires).
+    Approve(crate::policycmd::ApproveArgs),
+    /// List pending approvals.
+    Approvals(crate::policycmd::ApprovalsArgs),
+    /// Run signet's own MCP server (stdio, or Streamable HTTP with `--http`): tools to sign
+    /// actions, check policy, verify signatures and audit the log.
+    Serve(ServeArgs),
+    /// RFC 3161 time-stamp tokens: verify one offline.
+    Tsa(crate::tsacmd::TsaArgs),
+}
+
+/// `signet serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The config file (default: `$SIGNET_CONFIG`, else `$SIGNET_HOME/signet.toml|yaml`).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Serve Streamable HTTP at `http://ADDR/mcp` instead of stdio (loopback addresses
+    /// only; port 0 picks a free port, printed on stderr).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8787")]
+    pub http: Option<std::net::SocketAddr>,
+    /// The audience `sign_action` signs for.
+    #[arg(long, value_name = "NAME", default_value = "signet:serve")]
+    pub audience: String,
+    /// The agent's key: `file:PATH` or `env:VAR` (default: the config's `key_source`, else
+    /// `$SIGNET_HOME/keys/agent.key`).
+    #[arg(long, value_name = "SOURCE")]
+    pub key_source: Option<String>,
+    /// The log's checkpoint key: `file:PATH` or `env:VAR`.
+    #[arg(long, value_name = "SOURCE")]
+    pub log_key_source: Option<String>,
+    /// The log file (default: `$SIGNET_HOME/log/signet.db`).
+    #[arg(long, env = "SIGNET_LOG", value_name = "PATH")]
+    pub log: Option<PathBuf>,
 }
 
 /// `signet proxy`.
@@ -185,6 +227,23 @@ pub enum LogCommand {
     Prove(LogProveArgs),
     /// Export every entry as JSON Lines or CSV.
     Export(LogExportArgs),
+    /// Ask a time-stamp authority (RFC 3161) for a token over the latest signed checkpoint
+    /// now, verify it and store it beside the checkpoint.
+    Timestamp(LogTimestampArgs),
+}
+
+/// `signet log timestamp`.
+#[derive(Debug, Args)]
+pub struct LogTimestampArgs {
+    /// The TSA URL (`http://…`).
+    #[arg(long, value_name = "URL", env = "SIGNET_TSA_URL")]
+    pub tsa_url: String,
+    /// PEM file with the certificate(s) the TSA must chain to.
+    #[arg(long, value_name = "CERT.pem", env = "SIGNET_TSA_ANCHOR")]
+    pub tsa_anchor: PathBuf,
+    /// Give up on the TSA after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
 }
 
 /// `signet log list`.
@@ -219,7 +278,8 @@ pub struct LogListArgs {
 /// `signet log show`.
 #[derive(Debug, Args)]
 pub struct LogShowArgs {
-    /// Entry index or `sig_…` id.
+    /// Entry index, `sig_…` id, or an intent digest (`sha256-bytes:…`: what a receipt's
+    /// `intent` or a later round's `prev` names).
     pub id: String,
     /// JSON output.
     #[arg(long)]
@@ -232,6 +292,10 @@ pub struct LogVerifyArgs {
     /// One JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// PEM file with the certificate(s) RFC 3161 time-stamp authorities must chain to;
+    /// without it checkpoint time-stamps are listed but their tokens are not checked.
+    #[arg(long, value_name = "CERT.pem", env = "SIGNET_TSA_ANCHOR")]
+    pub tsa_anchor: Option<PathBuf>,
 }
 
 /// `signet log checkpoint`.

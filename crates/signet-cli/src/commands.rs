@@ -16,9 +16,10 @@ use signet_core::alg::{Algorithm, PublicKey, SigningKey};
 use signet_core::did::{Did, KeyId};
 use signet_core::digest::Digest;
 use signet_core::envelope::{self, CallContext};
-use signet_core::jws::{Jws, StatementKind};
+use signet_core::jws::StatementKind;
 use signet_core::replay::{ReplayWindow, UnixTime};
-use signet_core::statement::{self, Audience, Intent, Nonce, PinSet, Receipt, SessionId};
+use signet_core::statement::{Audience, Nonce, SessionId};
+use signet_mcp::serve::records::{Invalid, check_record, is_proof_bundle, short_did};
 
 use crate::cli::{
     AlgArg, Cli, Command, IdentityArgs, KeyArgs, KeygenArgs, SignArgs, SignOutput, VerifyArgs,
@@ -42,6 +43,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init(a) => crate::proxycmd::init(&a),
         Command::Pins(a) => crate::proxycmd::pins(&a),
         Command::Demo(a) => crate::demo::demo(&a),
+        Command::Policy(a) => crate::policycmd::policy(&a),
+        Command::Approve(a) => crate::policycmd::approve(&a),
+        Command::Approvals(a) => crate::policycmd::approvals(&a),
+        Command::Serve(a) => crate::servecmd::serve(&a),
+        Command::Tsa(a) => crate::tsacmd::run(a),
     }
 }
 
@@ -231,103 +237,6 @@ fn sign(a: &SignArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The outcome of verifying one record.
-struct Report {
-    kind: StatementKind,
-    key: PublicKey,
-    statement: serde_json::Value,
-    iat: UnixTime,
-    aud: Option<String>,
-    summary: String,
-}
-
-/// A verification failure: the reason, and whether the input was malformed.
-struct Invalid {
-    reason: String,
-    malformed: bool,
-}
-
-impl<E: std::fmt::Display> From<(E, bool)> for Invalid {
-    fn from((e, malformed): (E, bool)) -> Self {
-        Invalid {
-            reason: e.to_string(),
-            malformed,
-        }
-    }
-}
-
-fn check_record(input: &[u8], signer: Option<&PublicKey>) -> Result<Report, Invalid> {
-    let text = std::str::from_utf8(input).map_err(|_| Invalid {
-        reason: "input is not utf-8 text".into(),
-        malformed: true,
-    })?;
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(Invalid {
-            reason: "input is empty".into(),
-            malformed: true,
-        });
-    }
-    if text.starts_with('{') {
-        let env = envelope::parse_envelope(text.as_bytes())
-            .map_err(|e| Invalid::from((format!("malformed envelope: {e}"), true)))?;
-        let v = envelope::verify_envelope(&env, signer).map_err(|e| {
-            let m = e.is_malformed();
-            Invalid::from((e, m))
-        })?;
-        return Ok(intent_report(v.statement, v.key));
-    }
-    let jws = Jws::parse(text).map_err(|e| {
-        let m = e.is_malformed();
-        Invalid::from((format!("not a valid signet jws: {e}"), m))
-    })?;
-    let map = |e: statement::StatementError| {
-        let m = e.is_malformed();
-        Invalid::from((e, m))
-    };
-    match jws.header().typ {
-        StatementKind::Receipt => {
-            let v = statement::verify_parsed::<Receipt>(&jws, signer).map_err(map)?;
-            let r = &v.statement;
-            Ok(Report {
-                kind: StatementKind::Receipt,
-                summary: format!("receipt outcome={} intent={}", r.outcome, r.intent),
-                iat: r.iat,
-                aud: None,
-                statement: serde_json::to_value(r).unwrap_or_default(),
-                key: v.key,
-            })
-        }
-        StatementKind::PinSet => {
-            let v = statement::verify_parsed::<PinSet>(&jws, signer).map_err(map)?;
-            let p = &v.statement;
-            Ok(Report {
-                kind: StatementKind::PinSet,
-                summary: format!("pin set server={} tools={}", p.server, p.tools.len()),
-                iat: p.iat,
-                aud: None,
-                statement: serde_json::to_value(p).unwrap_or_default(),
-                key: v.key,
-            })
-        }
-        _ => {
-            let v = statement::verify_parsed::<Intent>(&jws, signer).map_err(map)?;
-            Ok(intent_report(v.statement, v.key))
-        }
-    }
-}
-
-fn intent_report(i: Intent, key: PublicKey) -> Report {
-    Report {
-        kind: StatementKind::Intent,
-        summary: format!("intent tool={} aud={}", i.tool, i.aud),
-        iat: i.iat,
-        aud: Some(i.aud.to_string()),
-        statement: serde_json::to_value(&i).unwrap_or_default(),
-        key,
-    }
-}
-
 fn verify(a: &VerifyArgs) -> Result<ExitCode> {
     let signer = match &a.signer {
         Some(s) => Some(
@@ -421,25 +330,5 @@ fn verify(a: &VerifyArgs) -> Result<ExitCode> {
             }
             Ok(ExitCode::from(EXIT_INVALID))
         }
-    }
-}
-
-/// Does `input` look like a log proof bundle (a JSON object of type `signet.log-proof.v1`)?
-fn is_proof_bundle(input: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(input)
-        .ok()
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
-        .is_some_and(|t| t == signet_log::bundle::BUNDLE_TYPE)
-}
-
-/// A did:key short enough to read (long ML-DSA DIDs are abbreviated).
-fn short_did(did: &Did) -> String {
-    let s = did.to_string();
-    if s.len() <= 64 {
-        s
-    } else {
-        let head = s.get(..24).unwrap_or_default();
-        let tail = s.get(s.len().saturating_sub(8)..).unwrap_or_default();
-        format!("{head}…{tail} ({})", did.key_id())
     }
 }

@@ -60,6 +60,30 @@ pub struct Config {
     pub max_age_secs: Option<u32>,
     /// ... or at most this many seconds in the future (default 30).
     pub max_skew_secs: Option<u32>,
+    /// The `[policy]` section: Cedar rules, categories, rate limits, approvals
+    /// (`docs/policy.md`). Absent: every call is allowed (and the receipts say so).
+    #[serde(default)]
+    pub policy: signet_policy::PolicyConfig,
+    /// The `[tsa]` section: RFC 3161 time-stamps of signed checkpoints (`docs/tsa.md`).
+    /// Absent: no time-stamps.
+    pub tsa: Option<TsaConfig>,
+}
+
+/// `[tsa]`: ask a time-stamp authority for tokens over the log's checkpoints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsaConfig {
+    /// The TSA's URL (`http://` or `https://`), where time-stamp queries are POSTed.
+    pub url: String,
+    /// PEM file with the certificate(s) the TSA must chain to (relative to the config
+    /// file). Every token is verified against it before it is stored.
+    pub trust_anchor: PathBuf,
+    /// Ask for a token after this many entries not yet covered (default 1024).
+    pub every_entries: Option<u64>,
+    /// ... or after this many seconds when at least one entry is not covered (default 600).
+    pub every_seconds: Option<u64>,
+    /// Give up one request after this many seconds (default 10); it is retried later.
+    pub timeout_seconds: Option<u64>,
 }
 
 /// The commented default `signet init` writes.
@@ -115,6 +139,22 @@ max_message_bytes = 16777216
 # Freshness window for client-signed intents, in seconds.
 max_age_secs = 300
 max_skew_secs = 30
+
+# Policy (docs/policy.md): Cedar rules that block a call before it runs
+# ("BLOCKED by no-prod-deletions: …"), action categories, rate limits, approvals.
+# Relative paths are relative to this file. Without a [policy] section every call is allowed.
+# [policy]
+# files = ["policies/"]
+
+# RFC 3161 time-stamps of the log's signed checkpoints (docs/tsa.md). A TSA that is down
+# never blocks a call: requests run beside the log, are retried, and `signet log verify`
+# shows the entries no token covers. Every token is verified against trust_anchor first.
+# [tsa]
+# url = "http://timestamp.example/tsr"
+# trust_anchor = "tsa-root.pem"
+# every_entries = 1024
+# every_seconds = 600
+# timeout_seconds = 10
 "#;
 
 impl Config {

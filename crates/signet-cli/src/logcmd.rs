@@ -12,11 +12,12 @@ use signet_core::statement;
 use signet_log::bundle::{self, ProofBundle};
 use signet_log::entry::Entry;
 use signet_log::log::Log;
-use signet_log::merkle;
 use signet_log::note::NoteVerifier;
 use signet_log::sqlite::SqliteStore;
 use signet_log::store::{Filter, Store, StoredEntry};
 use signet_log::verify;
+use signet_mcp::serve::records::entry_id;
+use signet_mcp::serve::records::{self, short_agent, time_text};
 
 use crate::cli::{
     ExportFormat, LogArgs, LogCheckpointArgs, LogCommand, LogExportArgs, LogListArgs, LogLocation,
@@ -35,6 +36,7 @@ pub fn run(a: LogArgs) -> Result<ExitCode> {
         LogCommand::Checkpoint(c) => checkpoint(loc, c),
         LogCommand::Prove(p) => prove(loc, p),
         LogCommand::Export(e) => export(loc, e),
+        LogCommand::Timestamp(t) => crate::tsacmd::log_timestamp(&log_path(loc)?, t),
     }
 }
 
@@ -85,72 +87,12 @@ fn origin_of(store: &SqliteStore) -> Result<String> {
         .ok_or_else(|| anyhow!("the log has no origin recorded; it was never opened by signet"))
 }
 
-/// `sig_` and the first 12 hex digits of the entry's leaf hash.
-pub fn entry_id(data: &[u8]) -> String {
-    let h = merkle::leaf_hash(data);
-    let hex = hex::encode(h.as_bytes());
-    format!("sig_{}", hex.get(..12).unwrap_or_default())
-}
-
 fn find(store: &SqliteStore, id: &str) -> Result<StoredEntry> {
-    if let Ok(i) = id.parse::<u64>() {
-        return store.entry(i)?.ok_or_else(|| {
-            anyhow!(
-                "no entry {i}: the log has {} entries",
-                store.size().unwrap_or(0)
-            )
-        });
-    }
-    if !id.starts_with("sig_") || id.len() < 8 {
-        bail!("`{id}` is not an entry index or a `sig_…` id");
-    }
-    let mut found = Vec::new();
-    store.scan(0, &mut |e| {
-        if entry_id(&e.data).starts_with(id) {
-            found.push(e);
-        }
-        Ok(found.len() < 2)
-    })?;
-    match found.len() {
-        0 => bail!("no entry with id `{id}`"),
-        1 => found
-            .pop()
-            .ok_or_else(|| anyhow!("no entry with id `{id}`")),
-        _ => bail!("`{id}` matches more than one entry; give more digits"),
-    }
-}
-
-fn time_text(at: Option<i64>) -> String {
-    at.map(|t| {
-        envelope::format_time(signet_core::replay::UnixTime(t)).unwrap_or_else(|_| t.to_string())
-    })
-    .unwrap_or_else(|| "-".into())
-}
-
-/// A signer shortened for a table: `agent:z6Mk…abcd`.
-fn short_agent(a: Option<&str>) -> String {
-    match a {
-        None => "-".into(),
-        Some(s) => {
-            let core = s.strip_prefix("did:key:").unwrap_or(s);
-            if core.len() > 16 {
-                format!(
-                    "agent:{}…{}",
-                    core.get(..8).unwrap_or_default(),
-                    core.get(core.len().saturating_sub(4)..).unwrap_or_default()
-                )
-            } else {
-                format!("agent:{core}")
-            }
-        }
-    }
+    records::find_entry(store, id).map_err(|e| anyhow!(e))
 }
 
 fn status_of(e: &StoredEntry) -> (bool, String) {
-    match Entry::from_leaf_data(&e.data).and_then(|en| en.check()) {
-        Ok(_) => (true, "VALID".into()),
-        Err(err) => (false, format!("INVALID ({err})")),
-    }
+    records::entry_status(&e.data)
 }
 
 fn parse_time_flag(flag: &str, v: Option<&String>) -> Result<Option<i64>> {
@@ -286,7 +228,12 @@ fn verify_cmd(loc: &LogLocation, a: &LogVerifyArgs) -> Result<ExitCode> {
     } else {
         None
     };
-    let report = match verify::verify_log(&store, &key, &mut |done, _| {
+    let anchors = a
+        .tsa_anchor
+        .as_deref()
+        .map(crate::tsacmd::load_anchors)
+        .transpose()?;
+    let report = match verify::verify_log_with(&store, &key, anchors.as_ref(), &mut |done, _| {
         if let Some(b) = &bar {
             b.set_position(done);
         }
@@ -316,6 +263,7 @@ fn verify_cmd(loc: &LogLocation, a: &LogVerifyArgs) -> Result<ExitCode> {
             "signatures": report.signatures,
             "checkpoints": report.checkpoints,
             "root": report.root.to_string(),
+            "timestamps": crate::tsacmd::report_json(&report.timestamps),
             "problems": problems.iter().map(|p| json!({"index": p.index, "reason": p.reason})).collect::<Vec<_>>(),
         })
         .to_string())?;
@@ -337,6 +285,10 @@ fn verify_cmd(loc: &LogLocation, a: &LogVerifyArgs) -> Result<ExitCode> {
                 problems.len(),
                 report.entries
             ))?;
+        }
+        // After the verdict, so the first line is always VALID or INVALID.
+        for line in crate::tsacmd::report_lines(&report.timestamps) {
+            out(&line)?;
         }
     }
     Ok(if problems.is_empty() {
@@ -467,7 +419,9 @@ pub fn verify_bundle(input: &[u8], log_key: Option<&str>, as_json: bool) -> Resu
         let origin = b.checkpoint.lines().next().unwrap_or_default().to_owned();
         let key = log_verifier(log_key, &origin)
             .map_err(|e| bundle::BundleError::Checkpoint(e.to_string()))?;
-        b.verify(&key)
+        let anchors = crate::tsacmd::env_anchors()
+            .map_err(|e| bundle::BundleError::Malformed(format!("{e:#}")))?;
+        b.verify_with(&key, anchors.as_ref())
     });
     match result {
         Ok(v) => {
@@ -477,6 +431,7 @@ pub fn verify_bundle(input: &[u8], log_key: Option<&str>, as_json: bool) -> Resu
                     "origin": v.checkpoint.origin, "tree_size": v.checkpoint.size.0,
                     "entry_kind": v.entry.kind(), "agent": v.summary.agent, "tool": v.summary.tool,
                     "outcome": v.summary.outcome, "time": time_text(v.summary.at.map(|t| t.0)),
+                    "timestamp": crate::tsacmd::bundle_timestamp_json(&v.timestamp),
                 })
                 .to_string())?;
             } else {
@@ -494,6 +449,9 @@ pub fn verify_bundle(input: &[u8], log_key: Option<&str>, as_json: bool) -> Resu
                         .unwrap_or_default(),
                     time_text(v.summary.at.map(|t| t.0))
                 ))?;
+                if let Some(line) = crate::tsacmd::bundle_timestamp_line(&v.timestamp) {
+                    out(&line)?;
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -9,7 +9,10 @@ mod config;
 mod demo;
 mod keyfile;
 mod logcmd;
+mod policycmd;
 mod proxycmd;
+mod servecmd;
+mod tsacmd;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -17,8 +20,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
-    match commands::run(args) {
+    match commands::run(cli::Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
             if is_broken_pipe(&e) {

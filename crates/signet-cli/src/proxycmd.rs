@@ -9,12 +9,14 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use signet_core::alg::{Algorithm, PublicKey, SigningKey};
 use signet_core::did::Did;
 use signet_core::replay::{MemoryNonceStore, ReplayWindow};
-use signet_core::statement::Audience;
+use signet_core::statement::{Audience, Effect};
 use signet_log::entry::{Entry, LifecycleEntry, LifecycleEvent};
 use signet_log::log::Log;
 use signet_log::sqlite::{PersistentNonces, SqliteStore};
 use signet_log::writer;
-use signet_mcp::gateway::{AuditSink, Gateway, GatewayConfig, Nonces, Unavailable};
+use signet_mcp::gateway::{
+    AuditSink, Gateway, GatewayConfig, Nonces, PolicyCall, PolicyCheck, PolicyVerdict, Unavailable,
+};
 use signet_mcp::pins::{PinFile, PinMode, SignedPins};
 use signet_mcp::stdio::{self, StdioOptions};
 
@@ -76,20 +78,191 @@ pub fn pins_path(server: &str) -> Result<PathBuf> {
         .join(PinFile::file_name(server)))
 }
 
-struct OpenLog {
-    handle: writer::LogHandle,
-    writer: writer::Writer<SqliteStore>,
+/// The log's writer thread and a handle to append through it.
+pub struct OpenLog {
+    /// Appends (durable when they return).
+    pub handle: writer::LogHandle,
+    /// The writer thread; closing it records the stop marker.
+    pub writer: writer::Writer<SqliteStore>,
 }
 
-fn open_log(path: &Path, key: SigningKey, origin: &str, detail: &str) -> Result<OpenLog> {
+impl OpenLog {
+    /// Stop the writer and record the clean stop (once every other handle is gone).
+    ///
+    /// # Errors
+    /// Only when the clock cannot be read; writer and close failures are logged.
+    pub fn close(self, detail: &str) -> Result<()> {
+        drop(self.handle);
+        match self.writer.join() {
+            Ok(log) => {
+                if let Err(e) = log.close(now()?, detail) {
+                    tracing::error!("closing the audit log: {e}");
+                }
+            }
+            Err(e) => tracing::error!("the audit log writer failed: {e}"),
+        }
+        Ok(())
+    }
+}
+
+/// The `[tsa]` section made usable: a stamper that verifies every token, and when to ask.
+pub struct TsaSetup {
+    stamper: signet_log::timestamp::HttpStamper,
+    schedule: signet_log::timestamp::Schedule,
+}
+
+/// Check the `[tsa]` section (URL, readable trust anchor) before anything starts: a
+/// misconfigured TSA stops start-up, a TSA that is down later blocks nothing.
+///
+/// # Errors
+/// A bad URL, an unreadable or empty trust anchor, a zero schedule.
+pub fn tsa_setup(cfg: &Config, cfg_path: Option<&Path>) -> Result<Option<TsaSetup>> {
+    let Some(t) = &cfg.tsa else {
+        return Ok(None);
+    };
+    let base = match cfg_path.and_then(Path::parent) {
+        Some(d) => d.to_path_buf(),
+        None => keyfile::signet_home()?,
+    };
+    let anchor = crate::config::expand(&t.trust_anchor);
+    let anchor = if anchor.is_absolute() {
+        anchor
+    } else {
+        base.join(anchor)
+    };
+    let anchors = crate::tsacmd::load_anchors(&anchor).context("[tsa] trust_anchor")?;
+    let timeout = std::time::Duration::from_secs(t.timeout_seconds.unwrap_or(10).max(1));
+    let client = signet_tsa::http::Client::new(&t.url, timeout)
+        .map_err(|e| anyhow!("[tsa] url `{}`: {e}", t.url))?;
+    let mut schedule = signet_log::timestamp::Schedule::default();
+    if let Some(n) = t.every_entries {
+        if n == 0 {
+            bail!("[tsa] every_entries must be at least 1");
+        }
+        schedule.every_entries = n;
+    }
+    if let Some(secs) = t.every_seconds {
+        if secs == 0 {
+            bail!("[tsa] every_seconds must be at least 1");
+        }
+        schedule.every = std::time::Duration::from_secs(secs);
+        schedule.retry_after = schedule.retry_after.min(schedule.every);
+    }
+    Ok(Some(TsaSetup {
+        stamper: signet_log::timestamp::HttpStamper { client, anchors },
+        schedule,
+    }))
+}
+
+/// Open (or create) the log at `path` and start its writer thread, with scheduled
+/// time-stamps when `tsa` is given.
+///
+/// # Errors
+/// The log cannot be created, opened or verified against its key.
+pub fn open_log(
+    path: &Path,
+    key: SigningKey,
+    origin: &str,
+    detail: &str,
+    tsa: Option<TsaSetup>,
+) -> Result<OpenLog> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
     let store = SqliteStore::open(path).map_err(|e| anyhow!("{e}"))?;
     let log = Log::open(store, key, origin, now()?, detail).map_err(|e| anyhow!("{e}"))?;
-    let (handle, writer) = writer::spawn(log)?;
+    let (handle, writer) = match tsa {
+        Some(t) => writer::spawn_with_timestamps(log, Box::new(t.stamper), t.schedule)?,
+        None => writer::spawn(log)?,
+    };
     Ok(OpenLog { handle, writer })
+}
+
+/// The configured policy, loaded and validated, with its state store (rate limits,
+/// approvals) under `$SIGNET_HOME/policy`; `None` without a `[policy]` section. An invalid
+/// policy stops the proxy before the server starts.
+fn load_policy(cfg: &Config, cfg_path: Option<&Path>) -> Result<Option<signet_policy::Enforcer>> {
+    let Some(policy) = policy_set(cfg, cfg_path)? else {
+        return Ok(None);
+    };
+    let home = keyfile::signet_home()?;
+    let enforcer = signet_policy::Enforcer::open(policy, &home.join("policy"))
+        .map_err(|e| anyhow!("policy state: {e}; not starting (fail-closed)"))?;
+    Ok(Some(enforcer))
+}
+
+/// The config's `[policy]` set, loaded and validated; `None` when none is configured.
+/// Relative paths are taken from the config file's folder (else `$SIGNET_HOME`).
+///
+/// # Errors
+/// A missing or invalid policy file: the caller must not start (fail-closed).
+pub fn policy_set(cfg: &Config, cfg_path: Option<&Path>) -> Result<Option<signet_policy::Policy>> {
+    if !cfg.policy.is_configured() {
+        return Ok(None);
+    }
+    let home = keyfile::signet_home()?;
+    let base = cfg_path
+        .and_then(Path::parent)
+        .map_or_else(|| home.clone(), Path::to_path_buf);
+    let policy = signet_policy::Policy::load(&cfg.policy, &base)
+        .map_err(|e| anyhow!("policy: {e}; not starting (fail-closed)"))?;
+    tracing::info!(
+        "policy {} with rules {:?}",
+        policy.digest(),
+        policy.rule_ids()
+    );
+    Ok(Some(policy))
+}
+
+/// signet-policy's enforcer as the gateway's policy.
+struct PolicyGate(signet_policy::Enforcer);
+
+impl PolicyCheck for PolicyGate {
+    fn decide(&self, call: &PolicyCall<'_>) -> std::result::Result<PolicyVerdict, String> {
+        let request = signet_policy::CallRequest {
+            agent: call.agent,
+            server: call.server,
+            tool: call.tool,
+            arguments: call.arguments,
+            annotations: call.annotations,
+            now: call.now,
+        };
+        let enforced = self
+            .0
+            .decide(&request, call.args_digest)
+            .map_err(|e| e.to_string())?;
+        let evaluation = enforced.evaluation;
+        let reason = reason_detail(&evaluation);
+        let approval_id = enforced
+            .approval_id
+            .filter(|_| evaluation.decision.effect == Effect::ApprovalRequired);
+        Ok(PolicyVerdict {
+            decision: evaluation.decision,
+            reason,
+            approval_id,
+        })
+    }
+}
+
+/// The part of an evaluation's one-line reason after `BLOCKED by <rules>: ` (the gateway
+/// writes that prefix itself).
+fn reason_detail(e: &signet_policy::Evaluation) -> String {
+    let head = match e.decision.effect {
+        Effect::Allow => "ALLOWED",
+        Effect::Deny => "BLOCKED",
+        Effect::ApprovalRequired => "APPROVAL REQUIRED",
+    };
+    let prefix = if e.decision.rules.is_empty() {
+        head.to_owned()
+    } else {
+        format!("{head} by {}", e.decision.rules.join(", "))
+    };
+    e.reason
+        .strip_prefix(&prefix)
+        .map(|rest| rest.strip_prefix(": ").unwrap_or(rest))
+        .unwrap_or(&e.reason)
+        .to_owned()
 }
 
 /// `signet proxy -- COMMAND ARGS…`.
@@ -99,6 +272,8 @@ pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
     if let Some(p) = &cfg_path {
         tracing::debug!("config `{}`", p.display());
     }
+    let tsa = tsa_setup(&cfg, cfg_path.as_deref())
+        .map_err(|e| anyhow!("{e:#}; not starting (fix the [tsa] section or remove it)"))?;
     let (program, args) = a
         .command
         .split_first()
@@ -198,7 +373,7 @@ pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
         cfg.log_key_source.as_deref(),
         "log",
     )
-    .and_then(|k| open_log(&log_path, k, &origin, &detail));
+    .and_then(|k| open_log(&log_path, k, &origin, &detail, tsa));
     let (sink, log): (Box<dyn AuditSink>, Option<OpenLog>) = match opened {
         Ok(l) => (Box::new(l.handle.clone()), Some(l)),
         Err(e) => {
@@ -215,7 +390,11 @@ pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
     };
     let clock: signet_mcp::gateway::Clock =
         Arc::new(|| now().unwrap_or(signet_core::replay::UnixTime(0)));
-    let gw = Arc::new(Gateway::new(gcfg, agent, gateway, sink, nonces, clock));
+    let mut gw = Gateway::new(gcfg, agent, gateway, sink, nonces, clock);
+    if let Some(enforcer) = load_policy(&cfg, cfg_path.as_deref())? {
+        gw = gw.with_policy(Box::new(PolicyGate(enforcer)));
+    }
+    let gw = Arc::new(gw);
 
     let start_detail = format!(
         "{detail} pid={} pin_mode={} fail_mode={}",
@@ -250,15 +429,7 @@ pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
         .with_context(|| format!("proxy for `{}`", a.command.join(" ")))?;
     drop(gw);
     if let Some(l) = log {
-        drop(l.handle);
-        match l.writer.join() {
-            Ok(log) => {
-                if let Err(e) = log.close(now()?, &detail) {
-                    tracing::error!("closing the audit log: {e}");
-                }
-            }
-            Err(e) => tracing::error!("the audit log writer failed: {e}"),
-        }
+        l.close(&detail)?;
     }
     Ok(exit_code_of(status))
 }

@@ -316,7 +316,12 @@ fn filesystem_server_through_the_proxy() {
         Some(&home),
     );
     let receipts = take_receipts(&mut proxied);
-    let norm = |v: &Value, dir: &Path| v.to_string().replace(&dir.display().to_string(), "DIR");
+    // Canonical JSON (RFC 8785): member order does not count, values do.
+    let norm = |v: &Value, dir: &Path| {
+        String::from_utf8(signet_core::canon::to_canonical_vec_of(v).unwrap())
+            .unwrap()
+            .replace(&dir.display().to_string(), "DIR")
+    };
     assert_eq!(
         norm(&direct["results"], &pa),
         norm(&proxied["results"], &pb)
@@ -332,6 +337,201 @@ fn filesystem_server_through_the_proxy() {
         &calls,
         &receipts,
         &[Executed, Executed, Executed, Failed],
+    );
+}
+
+/// Policy through the proxy, with the real filesystem server: a Cedar rule makes the
+/// filesystem read-only outside one folder. The write inside goes through; the write
+/// outside is answered `BLOCKED by <rule>` and never reaches the server (no file), with a
+/// signed `denied` receipt carrying the rule and the policy digest; the allowed call's
+/// receipt carries the allow decision with the same digest.
+/// A rule marks a call approval-required: the proxy answers with an approval id and a signed
+/// `approval-required` receipt, `signet approve` (out of band, not through MCP) lets the
+/// identical call through exactly once, and a call with other arguments stays held.
+#[test]
+fn an_approved_call_goes_through_once_and_only_with_the_same_arguments() {
+    let home = Home::new();
+    std::fs::write(
+        home.path().join("approve.cedar"),
+        "@id(\"sums-need-approval\")\n@reason(\"sums need a human\")\n\
+         @approval(\"required\")\n\
+         forbid (principal, action == Signet::Action::\"call_tool\", resource)\n\
+         when { resource.name == \"add\" };\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join("signet.toml"),
+        "[policy]\nfiles = [\"approve.cedar\"]\n",
+    )
+    .unwrap();
+    let big = json!({"name": "add", "arguments": {"a": 500, "b": 1}});
+    let other = json!({"name": "add", "arguments": {"a": 500, "b": 2}});
+    let run = |calls: &[&Value]| {
+        let calls: Vec<Value> = calls.iter().map(|c| (*c).clone()).collect();
+        let mut report = client(
+            &json!({"command": home.proxied(&[], &py_server()), "calls": calls}),
+            Some(&home),
+        );
+        let approval: Vec<Option<String>> = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["_meta"]["dev.signet/approval"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .collect();
+        let receipts = take_receipts(&mut report);
+        (report, receipts, approval)
+    };
+    let held_text = |r: &Value| r["content"][0]["text"].as_str().unwrap().to_owned();
+
+    // 1. Held (not forwarded): an approval id and a signed approval-required receipt.
+    let (report, receipts, approval) = run(&[&big]);
+    let r0 = &report["results"][0];
+    assert_eq!(r0["isError"], true, "{report}");
+    let id = approval[0].clone().expect("an approval id");
+    assert!(
+        held_text(r0).starts_with("APPROVAL REQUIRED by sums-need-approval: sums need a human")
+            && held_text(r0).contains(&format!("signet approve {id}")),
+        "{report}"
+    );
+    let gateway = home.public_key("gateway");
+    let receipt = |jws: &Option<String>| {
+        statement::verify::<Receipt>(jws.as_deref().unwrap(), Some(&gateway))
+            .unwrap()
+            .statement
+    };
+    let held = receipt(&receipts[0]);
+    assert_eq!(held.outcome, Outcome::ApprovalRequired);
+    assert_eq!(held.decision.rules, ["sums-need-approval"]);
+
+    // 2. `signet approvals` lists it; `signet approve` shows the exact call and approves it.
+    let o = home.run(&["approvals"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&id), "{o:?}");
+    let o = home.run(&["approve", &id, "--yes"]);
+    assert!(o.status.success(), "{o:?}");
+    let shown = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(shown.contains("add") && shown.contains("500"), "{shown}");
+
+    // 3. The identical call goes through once; again, or with other arguments, it is held.
+    let (report, receipts, approval) = run(&[&big, &big, &other]);
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results[0]["isError"], false, "{report}");
+    assert_eq!(results[0]["structuredContent"]["result"], 501, "{report}");
+    assert_eq!(receipt(&receipts[0]).outcome, Outcome::Executed);
+    assert_eq!(
+        receipt(&receipts[0]).decision.effect,
+        signet_core::statement::Effect::Allow
+    );
+    for i in [1, 2] {
+        assert_eq!(results[i]["isError"], true, "{report}");
+        assert!(
+            held_text(&results[i]).starts_with("APPROVAL REQUIRED"),
+            "{report}"
+        );
+        assert_eq!(receipt(&receipts[i]).outcome, Outcome::ApprovalRequired);
+        assert!(approval[i].is_some());
+        assert_ne!(
+            approval[i].as_deref(),
+            Some(id.as_str()),
+            "a new request each time"
+        );
+    }
+    home.verify_log();
+}
+
+#[test]
+fn policy_blocks_a_filesystem_write_before_it_reaches_the_server() {
+    let home = Home::new();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().canonicalize().unwrap();
+    std::fs::create_dir(d.join("allowed")).unwrap();
+    let ds = d.display().to_string();
+    std::fs::write(
+        home.path().join("fs.cedar"),
+        format!(
+            "@id(\"fs-read-only-outside-allowed\")\n@reason(\"writes only inside {ds}/allowed/\")\n\
+             forbid (principal, action == Signet::Action::\"call_tool\", resource)\n\
+             when {{ context.categories.contains(\"fs:write\") }}\n\
+             unless {{ context.arguments has path && context.arguments.path like \"{ds}/allowed/*\" }};\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join("signet.toml"),
+        "[policy]\nfiles = [\"fs.cedar\"]\n\n[[policy.categories]]\ncategory = \"fs:write\"\n\
+         tools = [\"write_file\", \"edit_file\", \"create_directory\", \"move_file\"]\n",
+    )
+    .unwrap();
+    let calls = vec![
+        json!({"name": "write_file", "arguments": {"path": format!("{ds}/allowed/ok.txt"), "content": "fine"}}),
+        json!({"name": "write_file", "arguments": {"path": format!("{ds}/secret.txt"), "content": "not allowed"}}),
+        json!({"name": "list_directory", "arguments": {"path": ds}}),
+    ];
+    let mut proxied = client(
+        &json!({"command": home.proxied(&[], &filesystem(&d)), "calls": calls}),
+        Some(&home),
+    );
+    let receipts = take_receipts(&mut proxied);
+    let results = proxied["results"].as_array().unwrap();
+    assert_eq!(results[0]["isError"], false, "{proxied}");
+    assert_eq!(
+        std::fs::read_to_string(d.join("allowed/ok.txt")).unwrap(),
+        "fine"
+    );
+    assert_eq!(results[1]["isError"], true);
+    assert_eq!(
+        results[1]["content"][0]["text"],
+        format!("BLOCKED by fs-read-only-outside-allowed: writes only inside {ds}/allowed/")
+    );
+    assert!(
+        !d.join("secret.txt").exists(),
+        "the blocked write never ran"
+    );
+    assert_eq!(results[2]["isError"], false);
+    check_records(
+        &home,
+        &calls,
+        &receipts,
+        &[Outcome::Executed, Outcome::Denied, Outcome::Executed],
+    );
+    let gateway = home.public_key("gateway");
+    let decision = |i: usize| {
+        statement::verify::<Receipt>(receipts[i].as_deref().unwrap(), Some(&gateway))
+            .unwrap()
+            .statement
+            .decision
+    };
+    let (allowed, denied) = (decision(0), decision(1));
+    assert_eq!(denied.effect, signet_core::statement::Effect::Deny);
+    assert_eq!(denied.rules, ["fs-read-only-outside-allowed"]);
+    assert!(denied.policy.is_some());
+    assert_eq!(allowed.effect, signet_core::statement::Effect::Allow);
+    assert_eq!(allowed.policy, denied.policy, "one policy set, one digest");
+
+    // An invalid policy stops the proxy before the server starts, naming the file.
+    std::fs::write(
+        home.path().join("fs.cedar"),
+        "forbid (principal, action, resource) when {",
+    )
+    .unwrap();
+    let o = Command::new(signet())
+        .args(["proxy", "--"])
+        .args(filesystem(&d))
+        .env("SIGNET_HOME", home.path())
+        .env_remove("SIGNET_LOG")
+        .env_remove("SIGNET_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("fs.cedar") && err.contains("not starting"),
+        "{err}"
     );
 }
 
@@ -445,6 +645,12 @@ fn multi_round_trip_calls_are_signed_per_round_and_linked_in_the_log() {
                 Some(statement::intent_digest(jws0)),
                 "rounds linked"
             );
+            // `signet log show <prev>` finds the earlier round.
+            let prev = round1.prev.unwrap().to_string();
+            let shown = home.run(&["log", "show", "--json", &prev]);
+            assert!(shown.status.success(), "{shown:?}");
+            let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+            assert_eq!(shown["entry"]["jws"], jws0.as_str(), "{shown}");
         }
         home.verify_log();
     }

@@ -311,7 +311,7 @@ fn generate() -> BTreeMap<String, Value> {
     // Envelopes.
     for alg in [Algorithm::Ed25519, Algorithm::MlDsa65] {
         let k = key(alg, 1);
-        let (call, rpc_id) = envelope::parse_tool_call(CALL.as_bytes()).unwrap();
+        let (call, rpc_id) = sorted_call(CALL);
         let (env, _) = envelope::sign_tool_call(
             &k,
             call,
@@ -640,7 +640,7 @@ fn generate() -> BTreeMap<String, Value> {
         format!("{input}.{}", b64(&wrong_msg)), "ML-DSA-65"));
 
     // Envelope failures.
-    let (call, rpc_id) = envelope::parse_tool_call(CALL.as_bytes()).unwrap();
+    let (call, rpc_id) = sorted_call(CALL);
     let (env, _) = envelope::sign_tool_call(
         &ed,
         call,
@@ -658,7 +658,12 @@ fn generate() -> BTreeMap<String, Value> {
     let env_case = |name: &str, desc: &str, v: Value, err: &str, malformed: bool| {
         (
             name.to_owned(),
-            ed_case(desc, "envelope", v.to_string(), invalid(malformed, err)),
+            ed_case(
+                desc,
+                "envelope",
+                sorted(&v).to_string(),
+                invalid(malformed, err),
+            ),
         )
     };
     let mut a = env_v.clone();
@@ -873,6 +878,38 @@ fn run_case(c: &Value) -> Result<Value, (String, bool)> {
     }
 }
 
+/// [`CALL`] parsed, its arguments in sorted member order (see [`sorted`]).
+fn sorted_call(text: &str) -> (envelope::ToolCall, Option<RpcId>) {
+    let (mut call, rpc_id) = envelope::parse_tool_call(text.as_bytes()).unwrap();
+    call.arguments = call.arguments.map(|a| {
+        let mut keys: Vec<&String> = a.keys().collect();
+        keys.sort();
+        keys.into_iter()
+            .map(|k| (k.clone(), sorted(&a[k])))
+            .collect()
+    });
+    (call, rpc_id)
+}
+
+/// `v` with every object's members in sorted order, so the pretty text does not depend on
+/// whether serde_json's `preserve_order` feature is on (another crate in the workspace
+/// enables it; member order carries no meaning here).
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
 #[test]
 fn check_vectors() {
     let mut n = 0;
@@ -982,7 +1019,7 @@ fn vectors_are_reproducible() {
         }
     }
     for (name, c) in &cases {
-        let text = format!("{}\n", serde_json::to_string_pretty(c).unwrap());
+        let text = format!("{}\n", serde_json::to_string_pretty(&sorted(c)).unwrap());
         let path = dir().join(format!("{name}.json"));
         if regenerate {
             std::fs::write(&path, &text).unwrap();

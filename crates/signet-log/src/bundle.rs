@@ -13,7 +13,13 @@
 //! ```
 //!
 //! The leaf data is the canonical form of `entry`; the tree size is the checkpoint's.
+//!
+//! When the log holds an RFC 3161 time-stamp of a checkpoint that includes the entry, the
+//! bundle is made against the smallest such checkpoint and carries its token as
+//! `"timestamp"` (base64 of the DER token): the entry then provably existed at the token's
+//! time. Otherwise the bundle uses the latest checkpoint and has no `timestamp`.
 
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, Checkpoint};
@@ -41,6 +47,10 @@ pub struct ProofBundle {
     pub inclusion: Vec<String>,
     /// The signed checkpoint the proof leads to.
     pub checkpoint: String,
+    /// An RFC 3161 token over the SHA-256 of `checkpoint`'s bytes: base64 (standard,
+    /// padded) of the DER `ContentInfo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
 }
 
 /// Why a bundle does not verify.
@@ -56,6 +66,9 @@ pub enum BundleError {
     /// The entry is not in the tree the checkpoint commits to.
     #[error("inclusion proof fails: {0}")]
     Inclusion(String),
+    /// The time-stamp token does not verify.
+    #[error("time-stamp: {0}")]
+    Timestamp(signet_tsa::TsaError),
     /// The entry's own signature or binding fails.
     #[error("entry {index}: {source}")]
     Entry {
@@ -77,6 +90,19 @@ pub struct VerifiedBundle {
     pub checkpoint: Checkpoint,
     /// The verified entry's summary.
     pub summary: Summary,
+    /// The checkpoint's time-stamp.
+    pub timestamp: BundleTimestamp,
+}
+
+/// The time-stamp of a verified bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BundleTimestamp {
+    /// The bundle has none.
+    None,
+    /// It has one, not checked: no trust anchors were given.
+    Unchecked,
+    /// It has one and it verified.
+    Verified(Box<signet_tsa::Timestamp>),
 }
 
 /// Build the bundle for entry `index`, against the store's latest checkpoint.
@@ -84,9 +110,26 @@ pub struct VerifiedBundle {
 /// # Errors
 /// [`LogError::NoSuchEntry`], store failures.
 pub fn prove<S: Store>(store: &S, index: u64) -> Result<ProofBundle, LogError> {
-    let (size, note) = store
+    let (latest_size, latest_note) = store
         .latest_checkpoint()?
         .ok_or_else(|| LogError::Inconsistent("the log has no signed checkpoint".into()))?;
+    let stamped = store
+        .timestamps()?
+        .into_iter()
+        .find(|t| t.size > index && t.size <= latest_size);
+    let (size, note, timestamp) = match stamped {
+        Some(t) => {
+            let token = signet_tsa::token_from_response(&t.response).map_err(|e| {
+                LogError::Inconsistent(format!("stored time-stamp of size {}: {e}", t.size))
+            })?;
+            (
+                t.size,
+                t.note,
+                Some(base64::engine::general_purpose::STANDARD.encode(token)),
+            )
+        }
+        None => (latest_size, latest_note, None),
+    };
     if index >= size {
         return Err(LogError::NoSuchEntry { index, size });
     }
@@ -103,6 +146,7 @@ pub fn prove<S: Store>(store: &S, index: u64) -> Result<ProofBundle, LogError> {
         entry,
         inclusion: proof.iter().map(Hash::to_base64).collect(),
         checkpoint: note,
+        timestamp,
     })
 }
 
@@ -129,6 +173,19 @@ impl ProofBundle {
     /// # Errors
     /// [`BundleError`] naming the first check that failed.
     pub fn verify(&self, log_key: &NoteVerifier) -> Result<VerifiedBundle, BundleError> {
+        self.verify_with(log_key, None)
+    }
+
+    /// [`ProofBundle::verify`], and the checkpoint's time-stamp token (if any) against
+    /// `tsa_anchors` (if given).
+    ///
+    /// # Errors
+    /// [`BundleError`] naming the first check that failed.
+    pub fn verify_with(
+        &self,
+        log_key: &NoteVerifier,
+        tsa_anchors: Option<&signet_tsa::TrustAnchors>,
+    ) -> Result<VerifiedBundle, BundleError> {
         let cp = checkpoint::open_checkpoint(&self.checkpoint, log_key)
             .map_err(|e| BundleError::Checkpoint(e.to_string()))?;
         let data = signet_core::canon::to_canonical_vec(&self.entry)
@@ -157,11 +214,26 @@ impl ProofBundle {
             index: self.index,
             source,
         })?;
+        let timestamp = match (&self.timestamp, tsa_anchors) {
+            (None, _) => BundleTimestamp::None,
+            (Some(_), None) => BundleTimestamp::Unchecked,
+            (Some(b64), Some(anchors)) => {
+                let token = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|e| BundleError::Malformed(format!("timestamp: {e}")))?;
+                let imprint = signet_tsa::Imprint::of(self.checkpoint.as_bytes());
+                BundleTimestamp::Verified(Box::new(
+                    signet_tsa::verify_token(&token, &imprint, None, anchors)
+                        .map_err(BundleError::Timestamp)?,
+                ))
+            }
+        };
         Ok(VerifiedBundle {
             entry,
             index: self.index,
             checkpoint: cp,
             summary,
+            timestamp,
         })
     }
 }

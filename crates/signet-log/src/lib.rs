@@ -11,6 +11,8 @@
 //!   nonce store.
 //! - [`log`]: appends, signed checkpoints, crash markers; [`writer`]: group commit.
 //! - [`bundle`]: offline proof bundles; [`verify`]: whole-log verification.
+//! - [`timestamp`]: RFC 3161 time-stamps of checkpoints: the schedule, the [`timestamp::Stamper`]
+//!   seam, and their offline verification.
 
 pub mod bundle;
 pub mod checkpoint;
@@ -20,5 +22,6 @@ pub mod merkle;
 pub mod note;
 pub mod sqlite;
 pub mod store;
+pub mod timestamp;
 pub mod verify;
 pub mod writer;

@@ -277,6 +277,12 @@ impl<S: Store> Log<S> {
         &self.store
     }
 
+    /// The store, for writes that are not entries (checkpoint time-stamps and their
+    /// metadata).
+    pub(crate) fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
     /// The log's note verifier (its public identity).
     pub fn verifier(&self) -> &NoteVerifier {
         &self.verifier

@@ -11,7 +11,12 @@
 //! checkpoints(size INTEGER PRIMARY KEY, note TEXT)   -- kept checkpoints
 //! latest(id = 1, size, note)                           -- the newest signed checkpoint
 //! nonces(signer, nonce, forget_after, PRIMARY KEY(signer, nonce)) WITHOUT ROWID
+//! timestamps(size INTEGER PRIMARY KEY, note, request BLOB, response BLOB, stored_at)
 //! ```
+//!
+//! `timestamps` (RFC 3161 tokens of checkpoints) was added without a version change: it
+//! is created by `CREATE TABLE IF NOT EXISTS` when a log is opened for writing, older
+//! signet versions ignore it, and a read-only open of an older log reads it as empty.
 //!
 //! Connections also get a 64 MiB page cache and a WAL checkpoint every 10 000 pages
 //! (speed only; durability is `synchronous = FULL` and does not depend on them). The
@@ -25,7 +30,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use signet_core::replay::UnixTime;
 
 use crate::merkle::Hash;
-use crate::store::{Columns, Commit, Filter, Store, StoreError, StoredEntry};
+use crate::store::{Columns, Commit, Filter, Store, StoreError, StoredEntry, StoredTimestamp};
 
 /// The schema version this code writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -64,6 +69,13 @@ CREATE TABLE IF NOT EXISTS nonces(
     PRIMARY KEY(signer, nonce)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(forget_after);
+CREATE TABLE IF NOT EXISTS timestamps(
+    size INTEGER PRIMARY KEY NOT NULL,
+    note TEXT NOT NULL,
+    request BLOB NOT NULL,
+    response BLOB NOT NULL,
+    stored_at INTEGER NOT NULL
+);
 ";
 
 /// Page cache per connection, in KiB (SQLite's negative `cache_size`): the interior pages
@@ -480,6 +492,81 @@ impl Store for SqliteStore {
             })
             .optional()
             .map_err(be)
+    }
+
+    fn put_timestamp(
+        &mut self,
+        ts: &StoredTimestamp,
+        meta: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(be)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO timestamps(size, note, request, response, stored_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                to_i64(ts.size)?,
+                ts.note,
+                ts.request,
+                ts.response,
+                ts.stored_at
+            ],
+        )
+        .map_err(be)?;
+        for (k, v) in meta {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![k, v],
+            )
+            .map_err(be)?;
+        }
+        tx.commit().map_err(be)
+    }
+
+    fn timestamps(&self) -> Result<Vec<StoredTimestamp>, StoreError> {
+        // A log made before time-stamps existed, opened read-only, has no such table.
+        let exists: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'timestamps'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(be)?;
+        if exists == 0 {
+            return Ok(Vec::new());
+        }
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT size, note, request, response, stored_at FROM timestamps ORDER BY size",
+            )
+            .map_err(be)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })
+            .map_err(be)?;
+        rows.map(|r| {
+            let (size, note, request, response, stored_at) = r.map_err(be)?;
+            Ok(StoredTimestamp {
+                size: to_u64(size)?,
+                note,
+                request,
+                response,
+                stored_at,
+            })
+        })
+        .collect()
     }
 
     fn insert_nonce(

@@ -79,6 +79,21 @@ pub struct Commit<'a> {
     pub meta: &'a [(&'a str, &'a str)],
 }
 
+/// An RFC 3161 time-stamp of one signed checkpoint, with the exact exchange (spec §13.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTimestamp {
+    /// The tree size of the time-stamped checkpoint.
+    pub size: u64,
+    /// The signed checkpoint note; the SHA-256 of its bytes is the message imprint.
+    pub note: String,
+    /// The DER `TimeStampReq` sent.
+    pub request: Vec<u8>,
+    /// The DER `TimeStampResp` received.
+    pub response: Vec<u8>,
+    /// When the writer stored it (seconds since the epoch, the writer's clock).
+    pub stored_at: i64,
+}
+
 /// Which entries to list.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -168,6 +183,24 @@ pub trait Store {
     /// # Errors
     /// Backend failures.
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Store a checkpoint time-stamp (replacing one for the same size) and set `meta`, in
+    /// one transaction.
+    ///
+    /// # Errors
+    /// Backend failures; nothing is written then.
+    fn put_timestamp(
+        &mut self,
+        ts: &StoredTimestamp,
+        meta: &[(&str, &str)],
+    ) -> Result<(), StoreError>;
+
+    /// Every stored checkpoint time-stamp, by size. A log made before time-stamps existed
+    /// has none.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn timestamps(&self) -> Result<Vec<StoredTimestamp>, StoreError>;
 
     /// Record `(signer, nonce)` unless present; `true` if it was new. Drops entries whose
     /// `forget_after` is before `now`.

@@ -10,6 +10,13 @@
 //! - every kept checkpoint and the latest one verify with the log key and commit to the
 //!   root recomputed at their size; the latest covers every entry.
 //!
+//! - every stored RFC 3161 time-stamp ([`crate::timestamp`]): its checkpoint verifies with
+//!   the log key and commits to the root recomputed at its size, its request is for that
+//!   note, its token verifies against the given trust anchors (when there are any) with
+//!   the request's nonce, and token times never go back as the tree grows. Entries no token
+//!   covers, and the last failed request, are reported as a gap, not as a problem: tokens
+//!   are optional.
+//!
 //! Signatures are checked on all cores, in chunks, while the next chunk is read; each
 //! thread decodes a signer's key once ([`KeyCache`]) and otherwise checks every statement
 //! exactly as signet-core's `statement::verify_parsed` does.
@@ -25,6 +32,7 @@ use crate::log::StoreNodes;
 use crate::merkle::{self, Appender, Hash};
 use crate::note::NoteVerifier;
 use crate::store::{Columns, Store, StoreError, StoredEntry};
+use crate::timestamp::{self, META_FAILURES, META_LAST_ERROR, META_LAST_ERROR_AT};
 
 /// Entries checked per parallel chunk.
 const CHUNK: usize = 4096;
@@ -53,6 +61,26 @@ pub struct Report {
     pub latest: Option<Checkpoint>,
     /// Everything wrong, in order found.
     pub problems: Vec<Problem>,
+    /// The checkpoint time-stamps.
+    pub timestamps: TimestampReport,
+}
+
+/// What `verify_log` found about checkpoint time-stamps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TimestampReport {
+    /// Stored time-stamps.
+    pub tokens: u64,
+    /// Tokens verified against the trust anchors (0 when none were given).
+    pub verified: u64,
+    /// Whether trust anchors were given (without them tokens are not checked).
+    pub checked: bool,
+    /// The newest time-stamped checkpoint's size and token time (RFC 3339, when checked).
+    pub latest: Option<(u64, Option<String>)>,
+    /// Entries `from..to` that no time-stamped checkpoint covers.
+    pub gap: Option<(u64, u64)>,
+    /// Consecutive failed requests and the last failure's reason and time, as recorded by
+    /// the writer.
+    pub last_failure: Option<(u64, String, Option<i64>)>,
 }
 
 impl Report {
@@ -157,11 +185,27 @@ pub fn verify_log<S: Store>(
     key: &NoteVerifier,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, StoreError> {
+    verify_log_with(store, key, None, progress)
+}
+
+/// [`verify_log`], also verifying the checkpoint time-stamps against `tsa_anchors` (without
+/// anchors their checkpoints are still checked, their tokens are not).
+///
+/// # Errors
+/// Only when the store cannot be read; everything wrong with the data is in the report.
+pub fn verify_log_with<S: Store>(
+    store: &S,
+    key: &NoteVerifier,
+    tsa_anchors: Option<&signet_tsa::TrustAnchors>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, StoreError> {
     let total = store.size()?;
     let mut problems = Vec::new();
     let kept = store.checkpoints()?;
     let latest = store.latest_checkpoint()?;
+    let stamps = store.timestamps()?;
     let mut wanted_sizes: Vec<u64> = kept.iter().map(|(s, _)| *s).collect();
+    wanted_sizes.extend(stamps.iter().map(|t| t.size));
     if let Some((s, _)) = &latest {
         wanted_sizes.push(*s);
     }
@@ -325,6 +369,15 @@ pub fn verify_log<S: Store>(
             ),
         });
     }
+    let timestamps = check_timestamps(
+        store,
+        &stamps,
+        key,
+        tsa_anchors,
+        &st.roots_at,
+        st.expected_index,
+        &mut problems,
+    )?;
     Ok(Report {
         entries: st.expected_index,
         signatures: st.signatures,
@@ -332,7 +385,99 @@ pub fn verify_log<S: Store>(
         root: st.appender.root(),
         latest: latest_cp,
         problems,
+        timestamps,
     })
+}
+
+/// Check the stored time-stamps (see the module docs).
+fn check_timestamps<S: Store>(
+    store: &S,
+    stamps: &[crate::store::StoredTimestamp],
+    key: &NoteVerifier,
+    anchors: Option<&signet_tsa::TrustAnchors>,
+    roots_at: &HashMap<u64, Hash>,
+    entries: u64,
+    problems: &mut Vec<Problem>,
+) -> Result<TimestampReport, StoreError> {
+    let mut report = TimestampReport {
+        tokens: u64::try_from(stamps.len()).unwrap_or(u64::MAX),
+        checked: anchors.is_some(),
+        ..TimestampReport::default()
+    };
+    let mut newest_ok: Option<u64> = None;
+    let mut previous: Option<(u64, i64)> = None;
+    for ts in stamps {
+        let size = ts.size;
+        let fail = |reason: String| Problem {
+            index: None,
+            reason: format!("time-stamp of checkpoint size {size}: {reason}"),
+        };
+        match checkpoint::open_checkpoint(&ts.note, key) {
+            Err(e) => {
+                problems.push(fail(format!("its checkpoint does not verify: {e}")));
+                continue;
+            }
+            Ok(cp) if cp.size.0 != size => {
+                problems.push(fail(format!("its checkpoint signs size {}", cp.size.0)));
+                continue;
+            }
+            Ok(cp) => match roots_at.get(&size) {
+                Some(root) if *root == cp.root => {}
+                Some(_) => {
+                    problems.push(fail(
+                        "its checkpoint signs a root that the entries do not produce".into(),
+                    ));
+                    continue;
+                }
+                None => {
+                    problems.push(fail(format!(
+                        "the log has only {entries} entries: entries were removed"
+                    )));
+                    continue;
+                }
+            },
+        }
+        let mut time = None;
+        if let Some(anchors) = anchors {
+            match timestamp::verify_stored(ts, anchors) {
+                Ok(t) => {
+                    if let Some((prev_size, prev_time)) = previous
+                        && t.time < prev_time
+                    {
+                        problems.push(fail(format!(
+                            "token time {} is before the token of the smaller checkpoint \
+                             size {prev_size}: time went back",
+                            t.time_text
+                        )));
+                    }
+                    previous = Some((size, t.time));
+                    report.verified = report.verified.saturating_add(1);
+                    time = Some(t.time_text);
+                }
+                Err(e) => {
+                    problems.push(fail(format!("token does not verify: {e}")));
+                    continue;
+                }
+            }
+        }
+        newest_ok = Some(size);
+        report.latest = Some((size, time));
+    }
+    let covered = newest_ok.unwrap_or(0);
+    if covered < entries {
+        report.gap = Some((covered, entries));
+    }
+    let failures: u64 = store
+        .meta(META_FAILURES)?
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0);
+    if failures > 0
+        && let Some(reason) = store.meta(META_LAST_ERROR)?
+    {
+        let at = store.meta(META_LAST_ERROR_AT)?.and_then(|a| a.parse().ok());
+        report.last_failure = Some((failures, reason, at));
+    }
+    Ok(report)
 }
 
 fn absorb(

@@ -5,13 +5,24 @@
 //!
 //! Entries are encoded and their columns derived on the caller's thread, so the writer
 //! does only hashing, one signature and the database commit per batch.
+//!
+//! With [`spawn_with_timestamps`], the writer also decides when a checkpoint is due for an
+//! RFC 3161 time-stamp ([`crate::timestamp`]) and hands it to a stamper thread; it stores
+//! the answer between batches and never waits for the TSA.
 
 use std::sync::mpsc;
 use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::entry::Entry;
 use crate::log::{Log, LogError, columns_of};
-use crate::store::{Columns, Store};
+use crate::store::{Columns, Store, StoredTimestamp};
+use crate::timestamp::{META_FAILURES, META_LAST_ERROR, META_LAST_ERROR_AT, Schedule, Stamper};
+
+/// How often an idle writer with a time-stamp schedule wakes up to check it.
+const TICK: Duration = Duration::from_millis(200);
+/// How long a stopping writer waits for a time-stamp request already sent.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
 /// The most entries one commit takes.
 pub const MAX_BATCH: usize = 8192;
@@ -78,14 +89,195 @@ pub fn spawn<S: Store + Send + 'static>(log: Log<S>) -> std::io::Result<(LogHand
     let (tx, rx) = mpsc::channel::<Msg>();
     let thread = thread::Builder::new()
         .name("signet-log-writer".into())
-        .spawn(move || run(log, &rx))?;
+        .spawn(move || run(log, &rx, None))?;
     Ok((LogHandle { tx }, Writer { thread }))
 }
 
-fn run<S: Store>(mut log: Log<S>, rx: &mpsc::Receiver<Msg>) -> Log<S> {
+/// Start a writer thread for `log` that also time-stamps its checkpoints on `schedule`
+/// through `stamper`, which runs on a thread of its own. When the writer stops, the
+/// stamper thread ends after its current request (a result that arrives later is dropped
+/// and the checkpoint is time-stamped again on the next run).
+///
+/// # Errors
+/// A thread cannot be spawned.
+pub fn spawn_with_timestamps<S: Store + Send + 'static>(
+    log: Log<S>,
+    stamper: Box<dyn Stamper>,
+    schedule: Schedule,
+) -> std::io::Result<(LogHandle, Writer<S>)> {
+    let (jobs_tx, jobs_rx) = mpsc::sync_channel::<(u64, String)>(1);
+    let (results_tx, results) = mpsc::channel::<Result<StoredTimestamp, (u64, String)>>();
+    thread::Builder::new()
+        .name("signet-log-stamper".into())
+        .spawn(move || {
+            for (size, note) in jobs_rx {
+                let result = stamper
+                    .stamp(note.as_bytes())
+                    .map(|(request, response)| StoredTimestamp {
+                        size,
+                        note,
+                        request,
+                        response,
+                        stored_at: unix_now(),
+                    })
+                    .map_err(|e| (size, e));
+                if results_tx.send(result).is_err() {
+                    break;
+                }
+            }
+        })?;
+    let stamped = log
+        .store()
+        .timestamps()
+        .ok()
+        .and_then(|t| t.last().map(|t| t.size))
+        .unwrap_or(0);
+    let failures = log
+        .store()
+        .meta(META_FAILURES)
+        .ok()
+        .flatten()
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0);
+    let now = Instant::now();
+    let state = TsaState {
+        schedule,
+        jobs: jobs_tx,
+        results,
+        in_flight: false,
+        stamped,
+        // Entries not yet covered when the writer starts are due at once.
+        last_at: now.checked_sub(schedule.every).unwrap_or(now),
+        next_try: now,
+        failures,
+    };
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let thread = thread::Builder::new()
+        .name("signet-log-writer".into())
+        .spawn(move || run(log, &rx, Some(state)))?;
+    Ok((LogHandle { tx }, Writer { thread }))
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .unwrap_or(0)
+}
+
+/// The writer's side of the time-stamp schedule.
+struct TsaState {
+    schedule: Schedule,
+    jobs: mpsc::SyncSender<(u64, String)>,
+    results: mpsc::Receiver<Result<StoredTimestamp, (u64, String)>>,
+    in_flight: bool,
+    /// The size of the newest time-stamped checkpoint.
+    stamped: u64,
+    last_at: Instant,
+    next_try: Instant,
+    failures: u64,
+}
+
+impl TsaState {
+    /// Store answers that arrived; hand out a request if one is due. Never blocks.
+    fn poll<S: Store>(&mut self, log: &mut Log<S>) {
+        while let Ok(result) = self.results.try_recv() {
+            self.store_result(log, result);
+        }
+        if self.in_flight {
+            return;
+        }
+        let size = log.size();
+        let now = Instant::now();
+        let uncovered = size.saturating_sub(self.stamped);
+        let due = uncovered > 0
+            && (uncovered >= self.schedule.every_entries.max(1)
+                || now.saturating_duration_since(self.last_at) >= self.schedule.every);
+        if !due || now < self.next_try {
+            return;
+        }
+        if let Ok(Some((cp_size, note))) = log.store().latest_checkpoint()
+            && self.jobs.try_send((cp_size, note)).is_ok()
+        {
+            self.in_flight = true;
+        }
+    }
+
+    /// At shutdown: wait up to `wait` for a request already sent, so its token is kept.
+    fn finish<S: Store>(&mut self, log: &mut Log<S>, wait: Duration) {
+        if self.in_flight
+            && let Ok(result) = self.results.recv_timeout(wait)
+        {
+            self.store_result(log, result);
+        }
+    }
+
+    fn store_result<S: Store>(
+        &mut self,
+        log: &mut Log<S>,
+        result: Result<StoredTimestamp, (u64, String)>,
+    ) {
+        self.in_flight = false;
+        let now = Instant::now();
+        let stored = result.and_then(|ts| {
+            let size = ts.size;
+            log.store_mut()
+                .put_timestamp(&ts, &[(META_FAILURES, "0")])
+                .map(|()| size)
+                .map_err(|e| (size, format!("cannot store the time-stamp: {e}")))
+        });
+        match stored {
+            Ok(size) => {
+                self.stamped = self.stamped.max(size);
+                self.last_at = now;
+                self.failures = 0;
+                self.next_try = now;
+            }
+            Err((size, reason)) => {
+                self.failures = self.failures.saturating_add(1);
+                self.next_try = now
+                    .checked_add(self.schedule.backoff(self.failures))
+                    .unwrap_or(now);
+                let failures = self.failures.to_string();
+                let at = unix_now().to_string();
+                let reason = format!("checkpoint of size {size}: {reason}");
+                // Best effort: a log that cannot record this fails its appends anyway.
+                let _ = log.store_mut().commit(&crate::store::Commit {
+                    meta: &[
+                        (META_FAILURES, failures.as_str()),
+                        (META_LAST_ERROR, reason.as_str()),
+                        (META_LAST_ERROR_AT, at.as_str()),
+                    ],
+                    ..Default::default()
+                });
+            }
+        }
+    }
+}
+
+fn run<S: Store>(mut log: Log<S>, rx: &mpsc::Receiver<Msg>, mut tsa: Option<TsaState>) -> Log<S> {
     let mut batch: Vec<(Vec<u8>, Columns)> = Vec::new();
     let mut replies: Vec<Reply> = Vec::new();
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = if tsa.is_some() {
+            match rx.recv_timeout(TICK) {
+                Ok(m) => Some(m),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(m) => Some(m),
+                Err(_) => break,
+            }
+        };
+        if let Some(t) = &mut tsa {
+            t.poll(&mut log);
+        }
+        let Some(first) = first else {
+            continue;
+        };
         let mut pending = Some(first);
         let mut checkpoints = Vec::new();
         loop {
@@ -123,6 +315,12 @@ fn run<S: Store>(mut log: Log<S>, rx: &mpsc::Receiver<Msg>) -> Log<S> {
         for reply in checkpoints {
             let _ = reply.send(log.checkpoint().map_err(|e| e.to_string()));
         }
+        if let Some(t) = &mut tsa {
+            t.poll(&mut log);
+        }
+    }
+    if let Some(t) = &mut tsa {
+        t.finish(&mut log, SHUTDOWN_WAIT);
     }
     log
 }

@@ -779,7 +779,7 @@ impl Gateway {
             reason,
             approval_id,
         } = verdict;
-        let rule = decision.rules.first().cloned().unwrap_or_default();
+        let rule = decision.rules.join(", ");
         let (outcome, text) = match (&decision.effect, &approval_id) {
             (Effect::ApprovalRequired, Some(approval)) => (
                 Outcome::ApprovalRequired,

@@ -6,8 +6,10 @@
 //!   every transport.
 //! - [`pins`]: tool-definition pins (tool-poisoning defense) and the pin files.
 //! - [`stdio`]: the stdio proxy (`signet proxy -- <server command>`).
+//! - [`serve`]: `signet serve`, signet's own MCP server (rmcp; stdio and Streamable HTTP).
 
 pub mod gateway;
 pub mod jsonrpc;
 pub mod pins;
+pub mod serve;
 pub mod stdio;

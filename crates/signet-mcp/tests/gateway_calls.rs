@@ -442,3 +442,126 @@ fn a_policy_that_cannot_be_evaluated_refuses_the_call() {
     assert!(text.contains("rate-limit store is unavailable"), "{text}");
     assert_eq!(receipt.outcome, Outcome::Denied);
 }
+
+/// A gateway that verifies calls arriving signed (server side): `require_signatures` and
+/// `allowed_signers`.
+fn verifying_gateway(log: &Memory, allowed: &[u8]) -> Gateway {
+    let mut cfg = GatewayConfig::new(Audience::new("stdio:test").unwrap());
+    cfg.require_signatures = true;
+    cfg.allowed_signers = allowed.iter().map(|s| key(*s).public_key()).collect();
+    Gateway::new(
+        cfg,
+        Ok(key(1)),
+        Ok(key(2)),
+        Box::new(log.clone()),
+        Box::new(MemoryNonceStore::new()),
+        Arc::new(|| NOW),
+    )
+}
+
+/// A `tools/call` of `write` signed by `signer`.
+fn signed_call(id: u32, signer: u8, nonce: u8, args: &Value) -> String {
+    let k = key(signer);
+    let intent = Intent {
+        version: IntentV1,
+        aud: Audience::new("stdio:test").unwrap(),
+        tool: ToolName::new("write").unwrap(),
+        args: Digest::of_json(args).unwrap(),
+        tool_def: None,
+        signer: kid_for(&k.public_key()),
+        iat: NOW,
+        nonce: Nonce::from_random([nonce; 16]),
+        rpc_id: Some(RpcId::from_json(&json!(id)).unwrap()),
+        session: None,
+        inputs: None,
+        prev: None,
+    };
+    let jws = statement::sign(&k, &intent).unwrap();
+    call(
+        id,
+        &json!({"name": "write", "arguments": args, "_meta": {META_INTENT: jws}}),
+    )
+}
+
+#[test]
+fn require_signatures_refuses_unsigned_calls_with_a_signed_denial() {
+    let log = Memory::default();
+    let gw = verifying_gateway(&log, &[]);
+    let args = json!({"path": "/a"});
+    let v = gw.on_client(call(1, &json!({"name": "write", "arguments": args})).as_bytes());
+    let (result, receipt) = refusal(&v);
+    assert_eq!(
+        result["content"][0]["text"],
+        "BLOCKED by require-signatures: the call is not signed and require_signatures is on"
+    );
+    assert_eq!(receipt.outcome, Outcome::Denied);
+    assert_eq!(receipt.decision.rules, ["require-signatures"]);
+    // The denial is logged; nothing was signed for the agent.
+    let entries = log.0.lock().unwrap().clone();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(matches!(entries[0], Entry::Receipt(_)));
+
+    // A call the client signed itself goes through unchanged (its own intent is already in
+    // `_meta`), and that intent is what the log holds.
+    let line = signed_call(2, 7, 1, &args);
+    let v = gw.on_client(line.as_bytes());
+    assert!(
+        matches!(v, Verdict::Pass),
+        "a signed call was not forwarded: {v:?}"
+    );
+    let sent: Value = serde_json::from_str(&line).unwrap();
+    let entries = log.0.lock().unwrap().clone();
+    let Entry::Intent(logged) = &entries[1] else {
+        panic!("{entries:?}")
+    };
+    assert_eq!(
+        logged.jws,
+        sent["params"]["_meta"][META_INTENT].as_str().unwrap()
+    );
+    // The same signed call again is a replay.
+    let (result, receipt) = refusal(&gw.on_client(signed_call(3, 7, 1, &args).as_bytes()));
+    assert_eq!(receipt.decision.rules, ["invalid-signature"]);
+    assert!(
+        result["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("signature is not valid"),
+        "{result}"
+    );
+}
+
+#[test]
+fn allowed_signers_refuses_every_other_signer() {
+    let log = Memory::default();
+    let gw = verifying_gateway(&log, &[7, 8]);
+    let args = json!({"path": "/a"});
+    for (id, signer) in [(1, 7u8), (2, 8)] {
+        let v = gw.on_client(signed_call(id, signer, signer, &args).as_bytes());
+        assert!(
+            matches!(v, Verdict::Pass),
+            "signer {signer} is allowed: {v:?}"
+        );
+    }
+    let (result, receipt) = refusal(&gw.on_client(signed_call(3, 9, 9, &args).as_bytes()));
+    assert_eq!(receipt.outcome, Outcome::Denied);
+    assert_eq!(receipt.decision.rules, ["invalid-signature"]);
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!(
+            "signer {} is not in allowed_signers",
+            kid_for(&key(9).public_key())
+        )),
+        "{text}"
+    );
+    // Tampered arguments under a valid signature from an allowed signer: refused.
+    let mut tampered: Value = serde_json::from_str(&signed_call(4, 7, 4, &args)).unwrap();
+    tampered["params"]["arguments"]["path"] = json!("/etc/passwd");
+    let (result, _) = refusal(&gw.on_client(tampered.to_string().as_bytes()));
+    assert!(
+        result["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("the arguments differ from the signed ones"),
+        "{result}"
+    );
+}
