@@ -430,3 +430,74 @@ fn readme_serve_config_is_valid() {
     assert_eq!(s["args"], json!(["serve"]));
     assert!(section.contains("claude mcp add signet -- signet serve"));
 }
+
+/// With a `[policy]` section, `check_policy` answers from it (statelessly); an invalid
+/// policy stops `signet serve` before it serves anything.
+#[test]
+fn check_policy_answers_from_the_configured_policy() {
+    let home = Home::new();
+    std::fs::write(
+        home.path().join("rules.cedar"),
+        "@id(\"no-prod-deletions\")\n@reason(\"deleting production data is forbidden\")\n\
+         forbid (principal, action == Signet::Action::\"call_tool\", resource)\n\
+         when { context.categories.contains(\"data:delete:production\") };\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join("signet.toml"),
+        "[policy]\nfiles = [\"rules.cedar\"]\n\n[[policy.categories]]\n\
+         category = \"data:delete:production\"\ntools = [\"db:delete\"]\n\
+         arguments = { target = \"prod/*\" }\n",
+    )
+    .unwrap();
+    let action = |target: &str| {
+        json!({"name": "check_policy", "arguments": {"agent_id": "agent-7",
+            "action_type": "db:delete", "target": target}})
+    };
+    let spec = json!({
+        "command": [signet(), "serve"],
+        "env": {"SIGNET_HOME": home.path(), "PATH": std::env::var("PATH").unwrap_or_default()},
+        "calls": [action("prod/users"), action("staging/users"), action("prod/users"),
+                  {"name": "list_actions", "arguments": {}}],
+    });
+    let report = run_client(&spec);
+    let r = report["results"].as_array().unwrap();
+    for i in [0, 2] {
+        assert_eq!(r[i]["isError"], json!(false), "{}", r[i]);
+        let s = &r[i]["structuredContent"];
+        assert_eq!(s["decision"], "blocked", "{s}");
+        assert_eq!(s["verdict"], "BLOCKED by no-prod-deletions", "{s}");
+        assert_eq!(s["rules"], json!(["no-prod-deletions"]), "{s}");
+        assert!(s["policy"].as_str().unwrap().starts_with("sha256"), "{s}");
+        assert_eq!(s["categories"], json!(["data:delete:production"]), "{s}");
+        assert_eq!(
+            text(&r[i]),
+            "BLOCKED by no-prod-deletions: deleting production data is forbidden"
+        );
+    }
+    let s = &r[1]["structuredContent"];
+    assert_eq!(s["decision"], "allowed", "{s}");
+    assert_eq!(text(&r[1]), "ALLOWED");
+    // Asking signs and logs nothing: the log holds only the start-up markers.
+    let kinds: Vec<&str> = r[3]["structuredContent"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["lifecycle", "lifecycle"], "{}", r[3]);
+
+    // An invalid policy: `signet serve` refuses to start, naming the file and line.
+    std::fs::write(
+        home.path().join("rules.cedar"),
+        "forbid (principal, action, resource\n",
+    )
+    .unwrap();
+    let o = home.run(&["serve"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("rules.cedar:") && err.contains("not starting"),
+        "{err}"
+    );
+}
