@@ -78,6 +78,10 @@ pub fn pins_path(server: &str) -> Result<PathBuf> {
         .join(PinFile::file_name(server)))
 }
 
+/// SQLite page cache of the long-running processes' log connections, in KiB: appends one
+/// at a time touch only the newest pages, and the proxy's memory must stay flat.
+const PROCESS_CACHE_KIB: u32 = 2048;
+
 /// The log's writer thread and a handle to append through it.
 pub struct OpenLog {
     /// Appends (durable when they return).
@@ -171,6 +175,9 @@ pub fn open_log(
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
     let store = SqliteStore::open(path).map_err(|e| anyhow!("{e}"))?;
+    store
+        .set_cache_kib(PROCESS_CACHE_KIB)
+        .map_err(|e| anyhow!("{e}"))?;
     let log = Log::open(store, key, origin, now()?, detail).map_err(|e| anyhow!("{e}"))?;
     let (handle, writer) = match tsa {
         Some(t) => writer::spawn_with_timestamps(log, Box::new(t.stamper), t.schedule)?,
@@ -385,7 +392,12 @@ pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
         }
     };
     let nonces: Box<dyn Nonces> = match SqliteStore::open(&log_path) {
-        Ok(s) if log.is_some() => Box::new(PersistentNonces::new(s)),
+        Ok(s) if log.is_some() => {
+            if let Err(e) = s.set_cache_kib(PROCESS_CACHE_KIB) {
+                tracing::warn!("nonce store cache: {e}");
+            }
+            Box::new(PersistentNonces::new(s))
+        }
         _ => Box::new(MemoryNonceStore::new()),
     };
     let clock: signet_mcp::gateway::Clock =

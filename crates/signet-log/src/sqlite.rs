@@ -183,6 +183,23 @@ impl SqliteStore {
             .map_err(be)
     }
 
+    /// Cap this connection's page cache at `kib` KiB (default 64 MiB, for bulk appends and
+    /// verification). A long-running process appending one entry at a time (the proxy)
+    /// needs only the pages on the path to the newest entry; a small cache keeps its
+    /// memory flat as the log grows. Speed only: durability does not depend on it.
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn set_cache_kib(&self, kib: u32) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(
+                None,
+                "cache_size",
+                0i64.saturating_sub(i64::from(kib.max(1))),
+            )
+            .map_err(be)
+    }
+
     /// An in-memory store, for tests.
     ///
     /// # Errors

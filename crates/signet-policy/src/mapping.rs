@@ -86,8 +86,19 @@ pub(crate) fn empty_record() -> RestrictedExpression {
 const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
 
 fn number(n: &serde_json::Number, lossy: &mut bool) -> RestrictedExpression {
+    match long_of(n) {
+        Some(i) => RestrictedExpression::new_long(i),
+        None => {
+            *lossy = true;
+            RestrictedExpression::new_string(n.to_string())
+        }
+    }
+}
+
+/// The number as a Cedar `Long`, if it is one without loss.
+fn long_of(n: &serde_json::Number) -> Option<i64> {
     if let Some(i) = n.as_i64() {
-        return RestrictedExpression::new_long(i);
+        return Some(i);
     }
     if let Some(f) = n.as_f64()
         && f.is_finite()
@@ -99,16 +110,51 @@ fn number(n: &serde_json::Number, lossy: &mut bool) -> RestrictedExpression {
             clippy::cast_possible_truncation,
             reason = "integral and within the i64 range, checked above"
         )]
-        return RestrictedExpression::new_long(f as i64);
+        return Some(f as i64);
     }
-    *lossy = true;
-    RestrictedExpression::new_string(n.to_string())
+    None
 }
 
-/// The call's `arguments` as the `context.arguments` record.
-pub(crate) fn arguments(args: &Value, lossy: &mut bool) -> RestrictedExpression {
+/// Whether mapping `v` at nesting `depth` would set `lossy` (the rules of [`to_cedar`]),
+/// without building anything.
+pub(crate) fn is_lossy(v: &Value, depth: usize) -> bool {
+    let next = depth.saturating_add(1);
+    match v {
+        Value::Number(n) => long_of(n).is_none(),
+        Value::Array(_) | Value::Object(_) if depth >= MAX_DEPTH => true,
+        Value::Array(items) => items.iter().any(|i| is_lossy(i, next)),
+        Value::Object(members) => members.values().any(|i| is_lossy(i, next)),
+        _ => false,
+    }
+}
+
+/// The call's `arguments` as the `context.arguments` record. With `declared` (the
+/// attributes the schema gives `arguments`), only those are mapped: validated rules cannot
+/// read any other, and mapping them is most of the cost of a call with large arguments.
+/// `lossy` still covers every argument.
+pub(crate) fn arguments(
+    args: &Value,
+    declared: Option<&std::collections::HashSet<String>>,
+    lossy: &mut bool,
+) -> RestrictedExpression {
     match args {
-        Value::Object(m) => record(m, 0, lossy),
+        Value::Object(m) => match declared {
+            None => record(m, 0, lossy),
+            Some(keys) => {
+                if m.iter().any(|(k, v)| !keys.contains(k) && is_lossy(v, 1)) {
+                    *lossy = true;
+                }
+                let pairs: Vec<(String, RestrictedExpression)> = m
+                    .iter()
+                    .filter(|(k, _)| keys.contains(*k))
+                    .filter_map(|(k, v)| to_cedar(v, 1, lossy).map(|e| (k.clone(), e)))
+                    .collect();
+                RestrictedExpression::new_record(pairs).unwrap_or_else(|_| {
+                    *lossy = true;
+                    empty_record()
+                })
+            }
+        },
         Value::Null => empty_record(),
         _ => {
             *lossy = true;
@@ -213,7 +259,7 @@ mod tests {
         }
         assert!(text(&deep).1);
         let mut lossy = false;
-        let _ = arguments(&json!([1]), &mut lossy);
+        let _ = arguments(&json!([1]), None, &mut lossy);
         assert!(lossy);
     }
 
@@ -240,6 +286,25 @@ mod tests {
         assert_eq!(time_parts(-1), (23, 59, 3));
         let _ = time_parts(i64::MIN);
         let _ = time_parts(i64::MAX);
+    }
+
+    #[test]
+    fn only_declared_arguments_are_mapped() {
+        let args = json!({"path": "/a", "n": 2, "skip": {"deep": [1.5]}, "gone": null});
+        let declared = std::collections::HashSet::from(["path".to_owned(), "n".to_owned()]);
+        let ctx = |e| {
+            format!(
+                "{:?}",
+                cedar_policy::Context::from_pairs([("arguments".to_owned(), e)])
+            )
+        };
+        let mut lossy = false;
+        let part = ctx(arguments(&args, Some(&declared), &mut lossy));
+        assert!(lossy, "1.5 in an undeclared argument still counts");
+        let mut lossy = false;
+        let expected = ctx(arguments(&json!({"path": "/a", "n": 2}), None, &mut lossy));
+        assert!(!lossy);
+        assert_eq!(part, expected);
     }
 
     fn arb_json() -> impl Strategy<Value = Value> {
@@ -283,10 +348,26 @@ mod tests {
         fn any_json_maps(v in arb_json()) {
             let mut lossy = false;
             let args = json!({ "x": v });
-            let e = arguments(&args, &mut lossy);
+            let e = arguments(&args, None, &mut lossy);
             let ctx = cedar_policy::Context::from_pairs([("arguments".to_owned(), e)]);
             prop_assert!(ctx.is_ok());
             prop_assert_eq!(lossy, has_lossy_number(&v));
+            prop_assert_eq!(is_lossy(&args, 0), lossy);
+        }
+
+        /// Mapping only the declared arguments keeps `lossy` about all of them, and the
+        /// declared ones map exactly as they would in the full record.
+        #[test]
+        fn declared_arguments_only(v in arb_json(), w in arb_json()) {
+            let args = json!({ "x": v, "y": w });
+            let declared = std::collections::HashSet::from(["x".to_owned()]);
+            let (mut all, mut some) = (false, false);
+            let full = arguments(&args, None, &mut all);
+            let part = arguments(&args, Some(&declared), &mut some);
+            prop_assert_eq!(all, some);
+            let ok = |e| cedar_policy::Context::from_pairs([("arguments".to_owned(), e)]).is_ok();
+            prop_assert!(ok(full));
+            prop_assert!(ok(part));
         }
     }
 }

@@ -145,15 +145,26 @@ pub struct Policy {
 struct Loaded {
     /// Permits, plain forbids and the built-in default permit.
     main: PolicySet,
-    /// The `@approval("required")` forbids, evaluated only when `main` allows.
-    approval: PolicySet,
+    /// `main` and the `@approval("required")` forbids: one evaluation finds hard forbids,
+    /// approval forbids and (when nothing forbids) the permits.
+    all: PolicySet,
     has_approval_rules: bool,
+    /// The built-in `default-allow` permit is in `main`.
+    default_allow: bool,
     rules: HashMap<String, RuleMeta>,
     files: Vec<PathBuf>,
     categories: Vec<CategoryRule>,
     rate_limits: Vec<RateLimit>,
     approval_ttl_secs: u64,
     authorizer: Authorizer,
+    /// The tool entity (with its server parent) per (server, tool): building one computes
+    /// a transitive closure, a good part of an evaluation. Cleared when full.
+    tool_entities: std::sync::Mutex<HashMap<(String, String), Arc<Entities>>>,
+    /// The attributes the schema declares for `context.arguments` (`None`: unknown, map
+    /// every argument). Validated rules can read no others.
+    declared_arguments: Option<HashSet<String>>,
+    /// The context attributes some rule may read (the rest are not built per call).
+    uses: Uses,
     agent_type: EntityTypeName,
     server_type: EntityTypeName,
     tool_type: EntityTypeName,
@@ -214,6 +225,7 @@ impl Policy {
             Ok((s, _warnings)) => s,
             Err(e) => return Err(invalid(&schema_name, &schema_text, &e)),
         };
+        let declared_arguments = declared_arguments(&schema_text);
 
         let mut files = BTreeSet::new();
         for p in &cfg.files {
@@ -292,19 +304,14 @@ impl Policy {
         }
 
         let mut main = PolicySet::new();
-        let mut approval = PolicySet::new();
         let mut has_approval_rules = false;
         for p in all.policies() {
-            let kind = rules.get(AsRef::<str>::as_ref(p.id())).map(|m| m.kind);
-            let target = if kind == Some(Kind::Approval) {
+            if rules.get(AsRef::<str>::as_ref(p.id())).map(|m| m.kind) == Some(Kind::Approval) {
                 has_approval_rules = true;
-                &mut approval
             } else {
-                &mut main
-            };
-            target
-                .add(p.clone())
-                .map_err(|e| PolicyError::Config(e.to_string()))?;
+                main.add(p.clone())
+                    .map_err(|e| PolicyError::Config(e.to_string()))?;
+            }
         }
 
         let digest = Digest::of_json(&json!({
@@ -325,14 +332,18 @@ impl Policy {
         Ok(Policy {
             inner: Some(Arc::new(Loaded {
                 main,
-                approval,
+                all,
                 has_approval_rules,
+                default_allow: cfg.default == DefaultEffect::Allow,
                 rules,
                 files: files.into_iter().collect(),
                 categories: cfg.categories.clone(),
                 rate_limits: cfg.rate_limits.clone(),
                 approval_ttl_secs: cfg.approval_ttl_secs,
                 authorizer: Authorizer::new(),
+                tool_entities: std::sync::Mutex::new(HashMap::new()),
+                declared_arguments,
+                uses: Uses::of(texts.values().map(String::as_str)),
                 agent_type: ty("Signet::Agent")?,
                 server_type: ty("Signet::Server")?,
                 tool_type: ty("Signet::Tool")?,
@@ -410,61 +421,72 @@ impl Policy {
             Ok(r) => r,
             Err(e) => return deny_error(format!("cannot build the request: {e}"), categories),
         };
-        let response = l.authorizer.is_authorized(&request, &l.main, &entities);
+        // One evaluation over every rule: the forbids that match (hard and approval) are
+        // the reasons of a deny; when none matches, the permits are the reasons of an allow.
+        let set = if l.has_approval_rules {
+            &l.all
+        } else {
+            &l.main
+        };
+        let response = l.authorizer.is_authorized(&request, set, &entities);
         let mut forbids = Vec::new();
+        let mut approvals = Vec::new();
         let mut permits = Vec::new();
         for id in response.diagnostics().reason() {
             let id: &str = id.as_ref();
             match l.rules.get(id).map(|m| m.kind) {
                 Some(Kind::Forbid) => forbids.push(id.to_owned()),
+                Some(Kind::Approval) => approvals.push(id.to_owned()),
                 Some(Kind::Permit) if id != RULE_DEFAULT_ALLOW => permits.push(id.to_owned()),
                 _ => {}
             }
         }
+        let first_reason = |ids: &[String]| {
+            ids.first()
+                .and_then(|f| l.rules.get(f))
+                .and_then(|m| m.reason.clone())
+        };
         if !forbids.is_empty() {
             forbids.sort();
-            let detail = forbids
-                .first()
-                .and_then(|f| l.rules.get(f))
-                .and_then(|m| m.reason.clone());
+            let detail = first_reason(&forbids);
             return Evaluation::new(Effect::Deny, forbids, digest, detail.as_deref(), categories);
         }
         if let Some(e) = response.diagnostics().errors().next() {
             return deny_error(format!("{e}"), categories);
         }
-        if response.decision() == CedarDecision::Deny {
-            return Evaluation::new(
+        let default_deny = |categories| {
+            Evaluation::new(
                 Effect::Deny,
                 vec![RULE_DEFAULT_DENY.to_owned()],
                 digest,
                 Some("no rule permits this call"),
                 categories,
+            )
+        };
+        if !approvals.is_empty() {
+            // Held for a human only if the call would otherwise be allowed. With the
+            // built-in default permit it would; otherwise ask the rules without approvals.
+            if !l.default_allow {
+                let r = l.authorizer.is_authorized(&request, &l.main, &entities);
+                if let Some(e) = r.diagnostics().errors().next() {
+                    return deny_error(format!("{e}"), categories);
+                }
+                if r.decision() == CedarDecision::Deny {
+                    return default_deny(categories);
+                }
+            }
+            approvals.sort();
+            let detail = first_reason(&approvals);
+            return Evaluation::new(
+                Effect::ApprovalRequired,
+                approvals,
+                digest,
+                detail.as_deref(),
+                categories,
             );
         }
-        if l.has_approval_rules {
-            let response = l.authorizer.is_authorized(&request, &l.approval, &entities);
-            if let Some(e) = response.diagnostics().errors().next() {
-                return deny_error(format!("{e}"), categories);
-            }
-            let mut needed: Vec<String> = response
-                .diagnostics()
-                .reason()
-                .map(|id| AsRef::<str>::as_ref(id).to_owned())
-                .collect();
-            if !needed.is_empty() {
-                needed.sort();
-                let detail = needed
-                    .first()
-                    .and_then(|f| l.rules.get(f))
-                    .and_then(|m| m.reason.clone());
-                return Evaluation::new(
-                    Effect::ApprovalRequired,
-                    needed,
-                    digest,
-                    detail.as_deref(),
-                    categories,
-                );
-            }
+        if response.decision() == CedarDecision::Deny {
+            return default_deny(categories);
         }
         permits.sort();
         Evaluation::new(Effect::Allow, permits, digest, None, categories)
@@ -525,19 +547,23 @@ impl Loaded {
         set.into_iter().map(str::to_owned).collect()
     }
 
-    fn request(
+    /// The entities of a call (see `tool_entities`).
+    fn tool_entities(
         &self,
         call: &CallRequest<'_>,
-        categories: &[String],
-        ann: [bool; 4],
-        annotated: bool,
-    ) -> Result<(Request, Entities), String> {
-        let uid = |t: &EntityTypeName, id: &str| {
-            EntityUid::from_type_name_and_id(t.clone(), EntityId::new(id))
-        };
-        let agent = uid(&self.agent_type, call.agent);
-        let server = uid(&self.server_type, call.server);
-        let tool = uid(&self.tool_type, &format!("{}/{}", call.server, call.tool));
+        tool: &EntityUid,
+    ) -> Result<Arc<Entities>, String> {
+        const MAX_CACHED: usize = 4096;
+        let key = (call.server.to_owned(), call.tool.to_owned());
+        let mut cache = self
+            .tool_entities
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(e) = cache.get(&key) {
+            return Ok(Arc::clone(e));
+        }
+        let server =
+            EntityUid::from_type_name_and_id(self.server_type.clone(), EntityId::new(call.server));
         let tool_entity = Entity::new(
             tool.clone(),
             HashMap::from([
@@ -550,37 +576,136 @@ impl Loaded {
                     RestrictedExpression::new_string(call.server.to_owned()),
                 ),
             ]),
-            HashSet::from([server.clone()]),
+            HashSet::from([server]),
         )
         .map_err(|e| e.to_string())?;
         // Only the tool needs to be an entity (its attributes and its server parent);
         // `principal == …` and `resource in Signet::Server::"…"` need no other entity data.
-        let entities = Entities::from_entities([tool_entity], None).map_err(|e| e.to_string())?;
+        let entities =
+            Arc::new(Entities::from_entities([tool_entity], None).map_err(|e| e.to_string())?);
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&entities));
+        Ok(entities)
+    }
+
+    fn request(
+        &self,
+        call: &CallRequest<'_>,
+        categories: &[String],
+        ann: [bool; 4],
+        annotated: bool,
+    ) -> Result<(Request, Arc<Entities>), String> {
+        let uid = |t: &EntityTypeName, id: &str| {
+            EntityUid::from_type_name_and_id(t.clone(), EntityId::new(id))
+        };
+        let agent = uid(&self.agent_type, call.agent);
+        let tool = uid(&self.tool_type, &format!("{}/{}", call.server, call.tool));
+        let entities = self.tool_entities(call, &tool)?;
         let mut lossy = false;
-        let arguments = mapping::arguments(call.arguments, &mut lossy);
-        let context = Context::from_pairs([
-            ("arguments".to_owned(), arguments),
-            (
+        let arguments =
+            mapping::arguments(call.arguments, self.declared_arguments.as_ref(), &mut lossy);
+        let mut pairs = vec![("arguments".to_owned(), arguments)];
+        let u = self.uses;
+        if u.categories {
+            pairs.push((
                 "categories".to_owned(),
                 RestrictedExpression::new_set(
                     categories
                         .iter()
                         .map(|c| RestrictedExpression::new_string(c.clone())),
                 ),
-            ),
-            ("annotations".to_owned(), mapping::annotations_record(ann)),
-            (
+            ));
+        }
+        if u.annotations {
+            pairs.push(("annotations".to_owned(), mapping::annotations_record(ann)));
+        }
+        if u.annotated {
+            pairs.push((
                 "annotated".to_owned(),
                 RestrictedExpression::new_bool(annotated),
-            ),
-            ("lossy".to_owned(), RestrictedExpression::new_bool(lossy)),
-            ("time".to_owned(), mapping::time_record(call.now.0)),
-        ])
-        .map_err(|e| e.to_string())?;
+            ));
+        }
+        if u.lossy {
+            pairs.push(("lossy".to_owned(), RestrictedExpression::new_bool(lossy)));
+        }
+        if u.time {
+            pairs.push(("time".to_owned(), mapping::time_record(call.now.0)));
+        }
+        let context = Context::from_pairs(pairs).map_err(|e| e.to_string())?;
         let request = Request::new(agent, self.action.clone(), tool, context, None)
             .map_err(|e| e.to_string())?;
         Ok((request, entities))
     }
+}
+
+/// Which optional context attributes any rule can read. Cedar has no computed attribute
+/// names: a rule reads `context.time` only if `time` appears in its text (as an
+/// identifier or a string), so an attribute whose name appears in no policy text need
+/// not be built for each call. A text with a backslash (a string escape could spell a
+/// name) counts as reading everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Uses {
+    categories: bool,
+    annotations: bool,
+    annotated: bool,
+    lossy: bool,
+    time: bool,
+}
+
+impl Uses {
+    fn of<'a>(texts: impl Iterator<Item = &'a str>) -> Uses {
+        let mut u = Uses {
+            categories: false,
+            annotations: false,
+            annotated: false,
+            lossy: false,
+            time: false,
+        };
+        for t in texts {
+            let all = t.contains('\\');
+            u.categories |= all || t.contains("categories");
+            u.annotations |= all || t.contains("annotations");
+            u.annotated |= all || t.contains("annotated");
+            u.lossy |= all || t.contains("lossy");
+            u.time |= all || t.contains("time");
+        }
+        u
+    }
+}
+
+/// The attribute names of `context.arguments` of `Signet::Action::"call_tool"` in a schema,
+/// when the schema gives them as a closed record (directly or through a common type);
+/// `None` when it does not say or the shape is not recognised (then every argument is
+/// mapped, which is always correct, only slower).
+fn declared_arguments(schema_text: &str) -> Option<HashSet<String>> {
+    let (fragment, _) = cedar_policy::SchemaFragment::from_cedarschema_str(schema_text).ok()?;
+    let json = fragment.to_json_value().ok()?;
+    let ns = json.get("Signet")?;
+    let context = ns
+        .get("actions")?
+        .get("call_tool")?
+        .get("appliesTo")?
+        .get("context")?;
+    let mut ty = context.get("attributes")?.get("arguments")?;
+    // Follow references to common types (`Arguments`, `Signet::Arguments`).
+    for _ in 0..8 {
+        let name = match ty.get("type").and_then(Value::as_str) {
+            Some("Record") => break,
+            Some("EntityOrCommon") => ty.get("name").and_then(Value::as_str)?,
+            Some(other) => other,
+            None => return None,
+        };
+        let short = name.strip_prefix("Signet::").unwrap_or(name);
+        ty = ns.get("commonTypes")?.get(short)?;
+    }
+    if ty.get("type").and_then(Value::as_str) != Some("Record")
+        || ty.get("additionalAttributes").and_then(Value::as_bool) == Some(true)
+    {
+        return None;
+    }
+    Some(ty.get("attributes")?.as_object()?.keys().cloned().collect())
 }
 
 fn category_matches(r: &CategoryRule, call: &CallRequest<'_>, ann: [bool; 4]) -> bool {
@@ -860,5 +985,54 @@ mod tests {
     fn policy_is_send_sync() {
         fn check<T: Send + Sync>() {}
         check::<Policy>();
+    }
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_schema_declares_its_arguments() {
+        let got = declared_arguments(BUILTIN_SCHEMA);
+        let json = cedar_policy::SchemaFragment::from_cedarschema_str(BUILTIN_SCHEMA)
+            .ok()
+            .and_then(|(f, _)| f.to_json_value().ok());
+        assert!(got.is_some(), "not recognised: {json:?}");
+        let got = got.unwrap_or_default();
+        for a in [
+            "path",
+            "command",
+            "environment",
+            "database",
+            "recursive",
+            "args",
+        ] {
+            assert!(got.contains(a), "{a} missing from {got:?}");
+        }
+        assert_eq!(got.len(), 18, "{got:?}");
+    }
+
+    #[test]
+    fn context_attributes_are_built_when_a_text_names_them() {
+        let u = Uses::of(
+            ["permit(principal, action, resource) when { context.time.hour > 8 };"].into_iter(),
+        );
+        assert!(u.time && !u.annotations && !u.annotated && !u.lossy && !u.categories);
+        let u = Uses::of(["when { context[\"annotated\"] }", "lossy"].into_iter());
+        assert!(u.annotated && u.lossy && !u.time && !u.annotations);
+        let u = Uses::of(["when { context[\"ti\\u{6d}e\"] }"].into_iter());
+        assert!(u.time && u.annotations && u.annotated && u.lossy && u.categories);
+    }
+
+    #[test]
+    fn open_or_unknown_argument_types_map_everything() {
+        let open = BUILTIN_SCHEMA.replace(
+            "type Arguments = {",
+            "type Arguments = {\n    extra?: Long,",
+        );
+        assert!(declared_arguments(&open).is_some_and(|d| d.contains("extra")));
+        assert_eq!(declared_arguments("namespace Other { entity A; }"), None);
+        assert_eq!(declared_arguments("not a schema"), None);
     }
 }
