@@ -179,6 +179,27 @@ impl Config {
         Ok(None)
     }
 
+    /// The folder relative paths in the config file are taken from: the file's folder,
+    /// else `$SIGNET_HOME`.
+    ///
+    /// # Errors
+    /// No home directory.
+    pub fn base_dir(path: Option<&Path>) -> Result<PathBuf> {
+        match path.and_then(Path::parent) {
+            Some(d) => Ok(d.to_path_buf()),
+            None => keyfile::signet_home(),
+        }
+    }
+
+    /// The `[policy]` section with `~` expanded in its paths.
+    #[must_use]
+    pub fn policy_config(&self) -> signet_policy::PolicyConfig {
+        let mut p = self.policy.clone();
+        p.files = p.files.iter().map(|f| expand(f)).collect();
+        p.schema = p.schema.as_deref().map(expand);
+        p
+    }
+
     /// Load the config (`Config::default()` when there is no file).
     ///
     /// # Errors

@@ -10,7 +10,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use signet_core::digest::Digest;
@@ -20,7 +20,7 @@ use signet_policy::cases::{CasesFile, config_for_path, run_cases};
 use signet_policy::{Approval, Approvals, CallRequest, Evaluation, Policy, PolicyConfig};
 
 use crate::commands::{now, out};
-use crate::config::{Config, expand};
+use crate::config::Config;
 use crate::keyfile;
 
 /// Exit code for a call the policy denies or holds for approval.
@@ -161,38 +161,8 @@ fn policy_config(src: &PolicySource) -> Result<(PolicyConfig, PathBuf)> {
     if let Some(p) = &src.policy {
         return Ok(config_for_path(p)?);
     }
-    let Some(path) = Config::locate(src.config.as_deref())? else {
-        return Ok((PolicyConfig::default(), PathBuf::new()));
-    };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read config `{}`", path.display()))?;
-    let mut cfg = policy_section(&text, &path)?;
-    cfg.files = cfg.files.iter().map(|p| expand(p)).collect();
-    cfg.schema = cfg.schema.as_deref().map(expand);
-    let base = path.parent().map(Path::to_owned).unwrap_or_default();
-    Ok((cfg, base))
-}
-
-/// The `policy` section of a config file's text (default when absent).
-fn policy_section(text: &str, path: &Path) -> Result<PolicyConfig> {
-    let yaml = matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    );
-    let bad = |e: &dyn std::fmt::Display| anyhow!("config `{}`: policy: {e}", path.display());
-    if yaml {
-        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| bad(&e))?;
-        match doc.get("policy") {
-            Some(v) => serde_yaml_ng::from_value(v.clone()).map_err(|e| bad(&e)),
-            None => Ok(PolicyConfig::default()),
-        }
-    } else {
-        let doc: toml::Table = toml::from_str(text).map_err(|e| bad(&e))?;
-        match doc.get("policy") {
-            Some(v) => v.clone().try_into().map_err(|e| bad(&e)),
-            None => Ok(PolicyConfig::default()),
-        }
-    }
+    let (cfg, path) = Config::load(src.config.as_deref())?;
+    Ok((cfg.policy_config(), Config::base_dir(path.as_deref())?))
 }
 
 fn load(src: &PolicySource) -> Result<Policy> {

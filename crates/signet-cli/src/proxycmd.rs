@@ -124,10 +124,7 @@ pub fn tsa_setup(cfg: &Config, cfg_path: Option<&Path>) -> Result<Option<TsaSetu
     let Some(t) = &cfg.tsa else {
         return Ok(None);
     };
-    let base = match cfg_path.and_then(Path::parent) {
-        Some(d) => d.to_path_buf(),
-        None => keyfile::signet_home()?,
-    };
+    let base = Config::base_dir(cfg_path)?;
     let anchor = crate::config::expand(&t.trust_anchor);
     let anchor = if anchor.is_absolute() {
         anchor
@@ -208,11 +205,8 @@ pub fn policy_set(cfg: &Config, cfg_path: Option<&Path>) -> Result<Option<signet
     if !cfg.policy.is_configured() {
         return Ok(None);
     }
-    let home = keyfile::signet_home()?;
-    let base = cfg_path
-        .and_then(Path::parent)
-        .map_or_else(|| home.clone(), Path::to_path_buf);
-    let policy = signet_policy::Policy::load(&cfg.policy, &base)
+    let base = Config::base_dir(cfg_path)?;
+    let policy = signet_policy::Policy::load(&cfg.policy_config(), &base)
         .map_err(|e| anyhow!("policy: {e}; not starting (fail-closed)"))?;
     tracing::info!(
         "policy {} with rules {:?}",

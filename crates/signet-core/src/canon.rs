@@ -207,6 +207,29 @@ pub fn to_canonical_vec(value: &Value) -> Result<Vec<u8>, CanonError> {
     Ok(out)
 }
 
+/// `value` with every object's members in sorted order (by their UTF-8 bytes), for
+/// human-facing JSON whose text must not depend on whether serde_json keeps insertion order
+/// (its `preserve_order` feature, which a dependency may turn on). Not canonical JSON:
+/// numbers and strings are printed as serde_json prints them; use [`to_canonical_vec`] for
+/// anything hashed or signed.
+#[must_use]
+pub fn sorted_members(value: Value) -> Value {
+    match value {
+        Value::Object(m) => {
+            let mut members: Vec<(String, Value)> = m.into_iter().collect();
+            members.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted_members(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted_members).collect()),
+        other => other,
+    }
+}
+
 /// Whether `text` is exactly the canonical form of a JSON text: true if and only if
 /// [`canonicalize`]`(text)` returns `text` itself.
 ///

@@ -661,7 +661,7 @@ fn generate() -> BTreeMap<String, Value> {
             ed_case(
                 desc,
                 "envelope",
-                sorted(&v).to_string(),
+                canon::sorted_members(v).to_string(),
                 invalid(malformed, err),
             ),
         )
@@ -878,36 +878,17 @@ fn run_case(c: &Value) -> Result<Value, (String, bool)> {
     }
 }
 
-/// [`CALL`] parsed, its arguments in sorted member order (see [`sorted`]).
+/// [`CALL`] parsed, its arguments in sorted member order ([`canon::sorted_members`]), so the
+/// vectors' text does not depend on serde_json's `preserve_order`.
 fn sorted_call(text: &str) -> (envelope::ToolCall, Option<RpcId>) {
     let (mut call, rpc_id) = envelope::parse_tool_call(text.as_bytes()).unwrap();
-    call.arguments = call.arguments.map(|a| {
-        let mut keys: Vec<&String> = a.keys().collect();
-        keys.sort();
-        keys.into_iter()
-            .map(|k| (k.clone(), sorted(&a[k])))
-            .collect()
-    });
+    call.arguments = call
+        .arguments
+        .and_then(|a| match canon::sorted_members(Value::Object(a)) {
+            Value::Object(m) => Some(m),
+            _ => None,
+        });
     (call, rpc_id)
-}
-
-/// `v` with every object's members in sorted order, so the pretty text does not depend on
-/// whether serde_json's `preserve_order` feature is on (another crate in the workspace
-/// enables it; member order carries no meaning here).
-fn sorted(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sorted(&m[k])))
-                    .collect(),
-            )
-        }
-        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-        other => other.clone(),
-    }
 }
 
 #[test]
@@ -1019,7 +1000,10 @@ fn vectors_are_reproducible() {
         }
     }
     for (name, c) in &cases {
-        let text = format!("{}\n", serde_json::to_string_pretty(&sorted(c)).unwrap());
+        let text = format!(
+            "{}\n",
+            serde_json::to_string_pretty(&canon::sorted_members(c.clone())).unwrap()
+        );
         let path = dir().join(format!("{name}.json"));
         if regenerate {
             std::fs::write(&path, &text).unwrap();

@@ -97,26 +97,11 @@ fn definition(t: &tools::ToolSpec) -> Tool {
 pub fn result_of(r: Result<ToolOutput, ToolError>) -> CallToolResult {
     match r {
         Ok(out) => {
-            let mut res = CallToolResult::structured(sorted(out.value));
+            let mut res = CallToolResult::structured(signet_core::canon::sorted_members(out.value));
             res.content.insert(0, ContentBlock::text(out.summary));
             res
         }
         Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
-    }
-}
-
-/// `v` with every object's members in sorted order: the JSON text of a result is the same
-/// whether or not serde_json keeps insertion order (a feature another crate may enable).
-fn sorted(v: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        Value::Object(m) => {
-            let mut members: Vec<(String, Value)> = m.into_iter().collect();
-            members.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(members.into_iter().map(|(k, v)| (k, sorted(v))).collect())
-        }
-        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
-        other => other,
     }
 }
 

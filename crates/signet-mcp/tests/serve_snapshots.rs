@@ -169,32 +169,13 @@ fn snapshot_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots")
 }
 
-/// `v` with every object's members in sorted order, so the pretty text does not depend on
-/// whether serde_json's `preserve_order` feature is on (another crate in the workspace
-/// enables it; member order carries no meaning here).
-fn sorted(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sorted(&m[k])))
-                    .collect(),
-            )
-        }
-        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-        other => other.clone(),
-    }
-}
-
 /// Compare `actual` with the snapshot `name`, or write it when `SIGNET_UPDATE_SNAPSHOTS` is
 /// set.
 fn check_snapshot(name: &str, actual: &Value) {
     let path = snapshot_dir().join(name);
     let text = format!(
         "{}\n",
-        serde_json::to_string_pretty(&sorted(actual)).unwrap()
+        serde_json::to_string_pretty(&signet_core::canon::sorted_members(actual.clone())).unwrap()
     );
     if std::env::var_os("SIGNET_UPDATE_SNAPSHOTS").is_some() {
         std::fs::create_dir_all(snapshot_dir()).unwrap();
