@@ -59,7 +59,7 @@ log "targets: ${targets[*]}; ${seconds}s each"
 
 build_start=$SECONDS
 if ! "${cargo_fuzz[@]}" build >&2; then
-    log "build failed"
+    log "build failed ($(df -h . | tail -1 | awk '{print $4}') free on the disk)"
     exit 2
 fi
 log "built in $((SECONDS - build_start))s"

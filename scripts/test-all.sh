@@ -14,5 +14,5 @@ cargo build --workspace --all-targets --locked
 echo "== tests" >&2
 cargo test --workspace --locked
 
-echo "== fuzz smoke" >&2
+echo "== fuzz smoke ($(df -h . | tail -1 | awk '{print $4}') free on the disk)" >&2
 ./scripts/fuzz-smoke.sh

@@ -32,8 +32,12 @@ pub enum Command {
     Verify(VerifyArgs),
     /// The audit log: list, show, verify, checkpoint, prove, export.
     Log(LogArgs),
-    /// Run an MCP server behind signet: every tool call signed, attested, pinned and logged.
+    /// Run an MCP server behind signet: every tool call signed, attested, pinned and logged
+    /// (`-- COMMAND` for a stdio server, `--listen … --upstream URL` for a Streamable HTTP one).
     Proxy(ProxyArgs),
+    /// Guard a Streamable HTTP MCP server you run: verify each call's signed intent, enforce
+    /// policy, and return a receipt signed with the server's key in every result.
+    Guard(GuardArgs),
     /// Write a commented default config and create the agent, gateway and log keys.
     Init(InitArgs),
     /// Show tool pins and pending changes as a diff; accept changes.
@@ -118,9 +122,66 @@ pub struct ProxyArgs {
     /// Largest message accepted, in bytes.
     #[arg(long, value_name = "BYTES")]
     pub max_message_bytes: Option<usize>,
-    /// The server command and its arguments, after `--`.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    #[command(flatten)]
+    pub http: HttpArgs,
+    /// Pinned receipt key (did:key) of the `signet guard` in front of the upstream server
+    /// (repeatable; added to the config's `server_keys`). With any, every result must carry
+    /// a valid receipt from one of them, logged with the intent as a bilateral record.
+    #[arg(long = "server-key", value_name = "DID")]
+    pub server_keys: Vec<String>,
+    /// The stdio server's command and its arguments, after `--` (not with `--upstream`).
+    #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+/// The Streamable HTTP listener of `signet proxy` and `signet guard`.
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// Listen on ADDR for Streamable HTTP (port 0 picks a free one; the URL is printed on
+    /// stderr). Use a loopback address unless the listener must be reached from elsewhere
+    /// (then set a bearer token).
+    #[arg(long, value_name = "ADDR", requires = "upstream")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// The upstream MCP endpoint, `http://host:port/path`; the listener serves the same path.
+    #[arg(long, value_name = "URL", requires = "listen")]
+    pub upstream: Option<String>,
+    /// Require `Authorization: Bearer <token>` on the listener, the token read from this
+    /// environment variable (it is not forwarded upstream).
+    #[arg(long, value_name = "VAR")]
+    pub bearer_token_env: Option<String>,
+    /// A browser origin allowed besides loopback ones (repeatable); others get 403.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origins: Vec<String>,
+}
+
+/// `signet guard`.
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// The config file (default: `$SIGNET_CONFIG`, else `$SIGNET_HOME/signet.toml|yaml`).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The server's name: the audience callers must sign their intents for (default: the
+    /// listener's URL, `http://ADDR/path`).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The server's receipt key: `file:PATH` or `env:VAR` (default: the config's
+    /// `gateway_key_source`).
+    #[arg(long, value_name = "SOURCE")]
+    pub gateway_key_source: Option<String>,
+    /// The log's checkpoint key: `file:PATH` or `env:VAR`.
+    #[arg(long, value_name = "SOURCE")]
+    pub log_key_source: Option<String>,
+    /// The log file (default: `$SIGNET_HOME/log/signet.db`).
+    #[arg(long, env = "SIGNET_LOG", value_name = "PATH")]
+    pub log: Option<PathBuf>,
+    /// `warn`, `hide` or `block` a tool whose definition is not the pinned one.
+    #[arg(long, value_name = "MODE")]
+    pub pin_mode: Option<String>,
+    /// Largest message accepted, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub max_message_bytes: Option<usize>,
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// `signet init`.

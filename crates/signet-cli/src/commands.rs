@@ -40,6 +40,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify(a) => verify(&a),
         Command::Log(a) => crate::logcmd::run(a),
         Command::Proxy(a) => crate::proxycmd::proxy(&a),
+        Command::Guard(a) => crate::proxycmd::guard(&a),
         Command::Init(a) => crate::proxycmd::init(&a),
         Command::Pins(a) => crate::proxycmd::pins(&a),
         Command::Demo(a) => crate::demo::demo(&a),

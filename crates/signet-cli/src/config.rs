@@ -48,6 +48,9 @@ pub struct Config {
     pub pin_mode: Option<PinMode>,
     /// Keys (did:key) trusted to sign pin files (`signet proxy --pin-file`).
     pub pin_signers: Option<Vec<String>>,
+    /// Receipt keys (did:key) of the `signet guard` in front of an HTTP upstream: results
+    /// must carry a valid receipt from one of them (bilateral records).
+    pub server_keys: Option<Vec<String>>,
     /// `closed` (default) or `open`.
     pub fail_mode: Option<FailMode>,
     /// Return each receipt in `result._meta` (default true).

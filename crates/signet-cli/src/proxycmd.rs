@@ -20,7 +20,7 @@ use signet_mcp::gateway::{
 use signet_mcp::pins::{PinFile, PinMode, SignedPins};
 use signet_mcp::stdio::{self, StdioOptions};
 
-use crate::cli::{InitArgs, PinsArgs, PinsCommand, ProxyArgs};
+use crate::cli::{GuardArgs, HttpArgs, InitArgs, PinsArgs, PinsCommand, ProxyArgs};
 use crate::commands::{now, out, write_new_key};
 use crate::config::{self, Config, FailMode};
 use crate::keyfile::{self, KeySource};
@@ -268,6 +268,90 @@ fn reason_detail(e: &signet_policy::Evaluation) -> String {
 
 /// `signet proxy -- COMMAND ARGS…`.
 pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
+    run(a, Role::Proxy)
+}
+
+/// `signet guard`: the server-side gateway in front of a Streamable HTTP server.
+pub fn guard(g: &GuardArgs) -> Result<ExitCode> {
+    if g.http.listen.is_none() || g.http.upstream.is_none() {
+        bail!("signet guard needs --listen ADDR and --upstream URL");
+    }
+    let a = ProxyArgs {
+        config: g.config.clone(),
+        name: g.name.clone(),
+        key_source: None,
+        gateway_key_source: g.gateway_key_source.clone(),
+        log_key_source: g.log_key_source.clone(),
+        log: g.log.clone(),
+        pin_mode: g.pin_mode.clone(),
+        pin_file: None,
+        fail_open: false,
+        require_signatures: true,
+        no_receipts_in_result: false,
+        max_message_bytes: g.max_message_bytes,
+        http: g.http.clone(),
+        server_keys: Vec::new(),
+        command: Vec::new(),
+    };
+    run(&a, Role::Guard)
+}
+
+/// Which side of the wire signet is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Client side: signs intents for the agent, attests results.
+    Proxy,
+    /// Server side: verifies the callers' intents, attests results with the server's key.
+    Guard,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Proxy => "proxy",
+            Role::Guard => "guard",
+        }
+    }
+}
+
+/// Where the server is.
+enum Upstream<'a> {
+    Stdio(&'a str, &'a [String]),
+    Http(std::net::TcpListener, signet_mcp::http::HttpOptions),
+}
+
+/// The HTTP listener and options of `--listen` / `--upstream`.
+fn http_setup(
+    h: &HttpArgs,
+    max_message_bytes: usize,
+) -> Result<(std::net::TcpListener, signet_mcp::http::HttpOptions)> {
+    let (Some(listen), Some(upstream)) = (h.listen, &h.upstream) else {
+        bail!("--listen and --upstream go together");
+    };
+    let mut opts = signet_mcp::http::HttpOptions::new(upstream).map_err(|e| anyhow!(e))?;
+    opts.max_message_bytes = max_message_bytes;
+    opts.allowed_origins.clone_from(&h.allow_origins);
+    opts.loopback = listen.ip().is_loopback();
+    if let Some(var) = &h.bearer_token_env {
+        let token = std::env::var(var)
+            .map_err(|_| anyhow!("--bearer-token-env {var}: the variable is not set"))?;
+        if token.len() < 16 {
+            bail!("--bearer-token-env {var}: the token is shorter than 16 characters");
+        }
+        opts.bearer_token = Some(token);
+    }
+    if !opts.loopback && opts.bearer_token.is_none() {
+        tracing::warn!(
+            "listening on {listen}, which is not a loopback address, without a bearer token: anyone who reaches it can call the server"
+        );
+    }
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    listener.set_nonblocking(true)?;
+    Ok((listener, opts))
+}
+
+fn run(a: &ProxyArgs, role: Role) -> Result<ExitCode> {
     init_tracing();
     let (cfg, cfg_path) = Config::load(a.config.as_deref())?;
     if let Some(p) = &cfg_path {
@@ -275,14 +359,29 @@ pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
     }
     let tsa = tsa_setup(&cfg, cfg_path.as_deref())
         .map_err(|e| anyhow!("{e:#}; not starting (fix the [tsa] section or remove it)"))?;
-    let (program, args) = a
-        .command
-        .split_first()
-        .ok_or_else(|| anyhow!("no server command: use `signet proxy -- COMMAND ARGS…`"))?;
-    let server = a
-        .name
-        .clone()
-        .unwrap_or_else(|| default_server_name(&a.command));
+    let max_message_bytes = a
+        .max_message_bytes
+        .or(cfg.max_message_bytes)
+        .unwrap_or(16 * 1024 * 1024);
+    let upstream = match (a.http.upstream.is_some(), a.command.split_first()) {
+        (true, None) => {
+            let (l, o) = http_setup(&a.http, max_message_bytes)?;
+            Upstream::Http(l, o)
+        }
+        (false, Some((program, args))) => Upstream::Stdio(program, args),
+        (true, Some(_)) => bail!("give either --upstream URL or -- COMMAND, not both"),
+        (false, None) => bail!(
+            "no server: use `signet proxy -- COMMAND ARGS…` (stdio) or `signet proxy --listen ADDR --upstream URL` (Streamable HTTP)"
+        ),
+    };
+    let server = match (&a.name, &upstream) {
+        (Some(n), _) => n.clone(),
+        (None, Upstream::Stdio(..)) => default_server_name(&a.command),
+        (None, Upstream::Http(l, o)) => match role {
+            Role::Proxy => o.upstream.to_string(),
+            Role::Guard => format!("http://{}{}", l.local_addr()?, o.path),
+        },
+    };
     let mut gcfg =
         GatewayConfig::new(Audience::new(server.clone()).map_err(|e| anyhow!("server name: {e}"))?);
     gcfg.pin_mode = match &a.pin_mode {
@@ -317,6 +416,20 @@ pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
     gcfg.receipts_in_result = !a.no_receipts_in_result && cfg.receipts_in_result.unwrap_or(true);
     gcfg.log_arguments = cfg.log_arguments.unwrap_or(true);
     gcfg.require_signatures = a.require_signatures || cfg.require_signatures.unwrap_or(false);
+    gcfg.server_keys = a
+        .server_keys
+        .iter()
+        .chain(cfg.server_keys.iter().flatten())
+        .map(|s| {
+            s.parse::<Did>()
+                .map(|d| d.public_key().clone())
+                .map_err(|e| anyhow!("server key `{s}` is not a did:key: {e}"))
+        })
+        .collect::<Result<Vec<PublicKey>>>()?;
+    if role == Role::Guard {
+        // The guard signs the receipts itself; pinned server keys are the proxy's setting.
+        gcfg.server_keys.clear();
+    }
     gcfg.allowed_signers = cfg
         .allowed_signers
         .iter()
@@ -332,10 +445,7 @@ pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
         max_skew: cfg.max_skew_secs.unwrap_or(30),
     };
     let opts = StdioOptions {
-        max_message_bytes: a
-            .max_message_bytes
-            .or(cfg.max_message_bytes)
-            .unwrap_or(16 * 1024 * 1024),
+        max_message_bytes,
         ..StdioOptions::default()
     };
 
@@ -344,8 +454,11 @@ pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
     let load = |flag: Option<&str>, cfgv: Option<&str>, name: &str| -> Result<SigningKey> {
         keyfile::load(&source_or_default(flag, cfgv, name)?)
     };
-    let agent = load(a.key_source.as_deref(), cfg.key_source.as_deref(), "agent")
-        .map_err(|e| format!("{e:#}"));
+    let agent = match role {
+        Role::Proxy => load(a.key_source.as_deref(), cfg.key_source.as_deref(), "agent")
+            .map_err(|e| format!("{e:#}")),
+        Role::Guard => Err("signet guard signs no intents: callers sign their own".to_owned()),
+    };
     let gateway = load(
         a.gateway_key_source.as_deref(),
         cfg.gateway_key_source.as_deref(),
@@ -358,12 +471,20 @@ pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
         }
         (_, g) => g,
     };
-    for (what, k) in [("agent", &agent), ("gateway", &gateway)] {
+    let keys = match role {
+        Role::Proxy => vec![("agent", &agent), ("gateway", &gateway)],
+        Role::Guard => vec![("gateway", &gateway)],
+    };
+    for (what, k) in keys {
         if let Err(e) = k {
             tracing::error!("{what} key: {e}; tool calls will fail closed");
         }
     }
-    let detail = format!("signet {} proxy server={server}", env!("CARGO_PKG_VERSION"));
+    let detail = format!(
+        "signet {} {} server={server}",
+        env!("CARGO_PKG_VERSION"),
+        role.as_str()
+    );
     let log_path = log_file(a.log.as_deref(), &cfg)?;
     let origin = cfg
         .log_origin
@@ -431,13 +552,57 @@ pub fn proxy(a: &ProxyArgs) -> Result<ExitCode> {
         }
     }
 
-    let status = stdio::run(program, args, Arc::clone(&gw), &opts)
-        .with_context(|| format!("proxy for `{}`", a.command.join(" ")))?;
+    let code = match upstream {
+        Upstream::Stdio(program, args) => {
+            let status = stdio::run(program, args, Arc::clone(&gw), &opts)
+                .with_context(|| format!("proxy for `{}`", a.command.join(" ")))?;
+            exit_code_of(status)
+        }
+        Upstream::Http(listener, opts) => {
+            run_http(Arc::clone(&gw), listener, opts, role)?;
+            ExitCode::SUCCESS
+        }
+    };
     drop(gw);
     if let Some(l) = log {
         l.close(&detail)?;
     }
-    Ok(exit_code_of(status))
+    Ok(code)
+}
+
+/// Serve the HTTP listener until SIGINT / SIGTERM.
+fn run_http(
+    gw: Arc<Gateway>,
+    listener: std::net::TcpListener,
+    opts: signet_mcp::http::HttpOptions,
+    role: Role,
+) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let bound = listener.local_addr()?;
+        tracing::info!(
+            "signet {}: listening on http://{bound}{} for {}",
+            role.as_str(),
+            opts.path,
+            opts.upstream
+        );
+        signet_mcp::http::serve(
+            Arc::clone(&gw),
+            listener,
+            opts,
+            crate::servecmd::wait_for_signal(),
+        )
+        .await
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    for line in gw.abandon_pending("signet is stopping") {
+        tracing::error!("unanswered at shutdown: {line}");
+    }
+    result.context("the HTTP listener failed")
 }
 
 fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {

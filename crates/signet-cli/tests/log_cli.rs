@@ -123,6 +123,7 @@ fn write_log(db: &Path, log_key: SigningKey, calls: u64) {
             Entry::Receipt(ReceiptEntry {
                 jws: rjws,
                 key: None,
+                remote: false,
             }),
         ])
         .unwrap();

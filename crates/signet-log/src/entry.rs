@@ -61,6 +61,11 @@ pub struct ReceiptEntry {
     /// The gateway's full `did:key`, when the JWS `kid` is a short key id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// Signed by the server's side (`signet guard`) and received with the result: the
+    /// other half of a bilateral record. Its `log_index` is a position in the server's
+    /// log, not in this one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remote: bool,
 }
 
 /// What happened to a pinned tool definition.
@@ -253,7 +258,8 @@ impl Entry {
                     target: None,
                     outcome: Some(r.outcome.to_string()),
                     intent_digest: None,
-                    receipt: Some((r.intent, r.log_index)),
+                    // A remote receipt's log index is in the server's log.
+                    receipt: Some((r.intent, r.log_index.filter(|_| !e.remote))),
                 })
             }
             Entry::Pin(p) => Ok(Summary {
@@ -435,7 +441,8 @@ pub struct Summary {
     pub outcome: Option<String>,
     /// For an intent: the digest receipts use to name it.
     pub intent_digest: Option<Digest>,
-    /// For a receipt: the intent digest it attests and the intent's log index.
+    /// For a receipt: the intent digest it attests and the intent's log index (`None`
+    /// for a remote receipt, whose index is in the server's log).
     pub receipt: Option<(Digest, Option<u64>)>,
 }
 

@@ -23,6 +23,9 @@ use crate::store::{Columns, Commit, Store, StoreError, StoredEntry};
 /// Keep a checkpoint in the history every this many entries by default.
 pub const DEFAULT_KEEP_EVERY: u64 = 1024;
 
+/// How many times in a row a commit catches up with another writer before it gives up.
+const MAX_CATCH_UPS: u32 = 16;
+
 /// Errors from the log.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -212,7 +215,7 @@ impl<S: Store> Log<S> {
         Ok(Self::load(store, key, origin)?.0)
     }
 
-    fn load(store: S, key: SigningKey, origin: &str) -> Result<(Self, bool), LogError> {
+    fn load(mut store: S, key: SigningKey, origin: &str) -> Result<(Self, bool), LogError> {
         if key.algorithm() != Algorithm::Ed25519 {
             return Err(LogError::KeyAlgorithm(key.algorithm()));
         }
@@ -252,7 +255,10 @@ impl<S: Store> Log<S> {
             None => {}
         }
         let last_kept = store.checkpoints()?.last().map_or(0, |(s, _)| *s);
-        let was_open = store.meta("writer")?.as_deref() == Some("open");
+        // Marked open by a writer that is gone (a crash), not by one still running.
+        // (Asked first: asking registers this process as a writer.)
+        let others = store.other_writers()?;
+        let was_open = store.meta("writer")?.as_deref() == Some("open") && !others;
         Ok((
             Log {
                 store,
@@ -303,9 +309,10 @@ impl<S: Store> Log<S> {
     /// # Errors
     /// Encoding or store failures; then nothing was appended.
     pub fn append(&mut self, entries: &[Entry]) -> Result<Vec<u64>, LogError> {
-        let first = self.size();
         self.commit(entries, &[], false)?;
-        Ok((first..self.size()).collect())
+        let end = self.size();
+        // (Indices are known only after the commit: another process may have appended.)
+        Ok((end.saturating_sub(entries.len() as u64)..end).collect())
     }
 
     /// Append entries given as already-encoded leaf data with their columns (the group
@@ -314,9 +321,9 @@ impl<S: Store> Log<S> {
     /// # Errors
     /// As [`Log::append`].
     pub fn append_encoded(&mut self, entries: Vec<(Vec<u8>, Columns)>) -> Result<u64, LogError> {
-        let first = self.size();
+        let n = entries.len() as u64;
         self.append_rows(entries, &[], false)?;
-        Ok(first)
+        Ok(self.size().saturating_sub(n))
     }
 
     /// Sign the current state and keep the checkpoint in the history; returns the signed
@@ -342,7 +349,13 @@ impl<S: Store> Log<S> {
             at: now,
             detail: Some(detail.to_owned()),
         });
-        self.commit(&[stop], &[("writer", "closed")], true)?;
+        // Another process still writing keeps the log marked open (its crash must show).
+        let meta: &[(&str, &str)] = if self.store.other_writers()? {
+            &[]
+        } else {
+            &[("writer", "closed")]
+        };
+        self.commit(&[stop], meta, true)?;
         Ok(self.store)
     }
 
@@ -357,31 +370,103 @@ impl<S: Store> Log<S> {
 
     /// Hash `rows` into the tree and commit them with a new checkpoint; on any failure the
     /// in-memory tree is rolled back and nothing is written.
+    ///
+    /// Several processes may write one log (two proxies sharing the default log file): when
+    /// another one appended since this one last read the store, the commit is refused
+    /// ([`StoreError::Conflict`]), the tree is re-read from the store — after checking that
+    /// the other writer's signed checkpoint covers it and extends the tree this process
+    /// last signed — and the batch is committed after it.
     fn append_rows(
         &mut self,
         rows: Vec<(Vec<u8>, Columns)>,
         meta: &[(&str, &str)],
         keep: bool,
     ) -> Result<(), LogError> {
-        let first = self.size();
-        let saved = self.appender.clone();
-        let mut stored = Vec::with_capacity(rows.len());
-        let mut nodes = Vec::with_capacity(rows.len().saturating_mul(2));
-        for (i, (data, columns)) in (first..).zip(rows) {
-            match self.appender.append(merkle::leaf_hash(&data)) {
-                Ok(n) => nodes.extend(n),
-                Err(e) => {
-                    self.appender = saved;
-                    return Err(LogError::Merkle(e.to_string()));
-                }
-            }
-            stored.push(StoredEntry {
-                index: i,
+        let mut stored: Vec<StoredEntry> = rows
+            .into_iter()
+            .map(|(data, columns)| StoredEntry {
+                index: 0,
                 data,
                 columns,
-            });
+            })
+            .collect();
+        let mut tries = 0u32;
+        loop {
+            match self.try_append_rows(&mut stored, meta, keep) {
+                Err(LogError::Store(StoreError::Conflict { .. })) if tries < MAX_CATCH_UPS => {
+                    tries = tries.saturating_add(1);
+                    self.catch_up()?;
+                }
+                other => return other,
+            }
         }
-        match self.write(&stored, &nodes, meta, keep) {
+    }
+
+    /// Re-read the tree another writer extended: its latest checkpoint must be signed with
+    /// this log's key, cover the stored entries, and be consistent with this process's
+    /// last tree (RFC 9162 consistency proof).
+    fn catch_up(&mut self) -> Result<(), LogError> {
+        let (old_size, old_root) = (self.size(), self.appender.root());
+        let size = self.store.size()?;
+        let appender = Appender::restore(merkle::TreeSize(size), &StoreNodes(&self.store))
+            .map_err(|e| LogError::Inconsistent(format!("cannot rebuild the tree: {e}")))?;
+        let (cp_size, note) = self.store.latest_checkpoint()?.ok_or_else(|| {
+            LogError::Inconsistent("another writer appended without a checkpoint".into())
+        })?;
+        let cp = checkpoint::open_checkpoint(&note, &self.verifier).map_err(|e| {
+            LogError::Inconsistent(format!("another writer's checkpoint does not verify: {e}"))
+        })?;
+        if cp.size.0 != size || cp_size != size || cp.root != appender.root() {
+            return Err(LogError::Inconsistent(format!(
+                "another writer's checkpoint (size {}) does not match the stored entries (size {size})",
+                cp.size.0
+            )));
+        }
+        if old_size > 0 {
+            let proof = merkle::consistency_proof(
+                merkle::TreeSize(old_size),
+                merkle::TreeSize(size),
+                &StoreNodes(&self.store),
+            )
+            .map_err(|e| LogError::Inconsistent(format!("consistency proof: {e}")))?;
+            merkle::verify_consistency(
+                merkle::TreeSize(old_size),
+                merkle::TreeSize(size),
+                &old_root,
+                &cp.root,
+                &proof,
+            )
+            .map_err(|e| {
+                LogError::Inconsistent(format!(
+                    "the log another writer extended is not an extension of this one's (size {old_size} → {size}): {e}"
+                ))
+            })?;
+        }
+        self.appender = appender;
+        self.last_kept = self.store.checkpoints()?.last().map_or(0, |(s, _)| *s);
+        Ok(())
+    }
+
+    fn try_append_rows(
+        &mut self,
+        stored: &mut [StoredEntry],
+        meta: &[(&str, &str)],
+        keep: bool,
+    ) -> Result<(), LogError> {
+        let first = self.size();
+        let saved = self.appender.clone();
+        let mut nodes = Vec::with_capacity(stored.len().saturating_mul(2));
+        for (i, e) in (first..).zip(stored.iter_mut()) {
+            match self.appender.append(merkle::leaf_hash(&e.data)) {
+                Ok(n) => nodes.extend(n),
+                Err(err) => {
+                    self.appender = saved;
+                    return Err(LogError::Merkle(err.to_string()));
+                }
+            }
+            e.index = i;
+        }
+        match self.write(stored, &nodes, meta, keep) {
             Ok(()) => Ok(()),
             Err(e) => {
                 self.appender = saved;

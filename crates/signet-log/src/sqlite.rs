@@ -111,6 +111,9 @@ fn tune(conn: &Connection) -> Result<(), StoreError> {
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
+    /// This process's shared lock on `<file>-writers`, held while it writes the log (see
+    /// [`Store::other_writers`]).
+    writers: Option<std::fs::File>,
 }
 
 fn be(e: rusqlite::Error) -> StoreError {
@@ -165,7 +168,10 @@ impl SqliteStore {
             .map_err(be)?;
         conn.pragma_update(None, "cache_size", CACHE_KIB)
             .map_err(be)?;
-        let store = SqliteStore { conn };
+        let store = SqliteStore {
+            conn,
+            writers: None,
+        };
         store.check_schema()?;
         Ok(store)
     }
@@ -225,7 +231,10 @@ impl SqliteStore {
             params![SCHEMA_VERSION.to_string()],
         )
         .map_err(be)?;
-        let store = SqliteStore { conn };
+        let store = SqliteStore {
+            conn,
+            writers: None,
+        };
         store.check_schema()?;
         Ok(store)
     }
@@ -260,7 +269,51 @@ impl SqliteStore {
 
 const ENTRY_COLUMNS: &str = "idx, kind, at, agent, tool, target, outcome, reference, data";
 
+impl SqliteStore {
+    /// The writers' lock file beside the database (`None` for an in-memory store).
+    fn writers_lock(&mut self) -> Result<Option<&std::fs::File>, StoreError> {
+        if self.writers.is_none() {
+            let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else {
+                return Ok(None);
+            };
+            let lock = format!("{path}-writers");
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock)
+                .map_err(|e| StoreError::Backend(format!("cannot open `{lock}`: {e}")))?;
+            self.writers = Some(file);
+        }
+        Ok(self.writers.as_ref())
+    }
+}
+
 impl Store for SqliteStore {
+    fn other_writers(&mut self) -> Result<bool, StoreError> {
+        let Some(file) = self.writers_lock()? else {
+            return Ok(false);
+        };
+        // Every writing process holds a shared lock; an exclusive one succeeds only when no
+        // other process holds one. Then this one goes back to shared (another writer may
+        // slip in between and also find itself alone: it then takes this process's open log
+        // for a crashed one, which costs a spurious restart marker, nothing else).
+        let _ = file.unlock();
+        let alone = match file.try_lock() {
+            Ok(()) => {
+                let _ = file.unlock();
+                true
+            }
+            Err(std::fs::TryLockError::WouldBlock) => false,
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Backend(format!("writers' lock: {e}")));
+            }
+        };
+        file.lock_shared()
+            .map_err(|e| StoreError::Backend(format!("writers' lock: {e}")))?;
+        Ok(!alone)
+    }
+
     fn size(&self) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn
@@ -274,18 +327,25 @@ impl Store for SqliteStore {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(be)?;
-        if let Some(first) = commit.entries.first() {
-            // Single writer: the batch must start where the stored log ends.
+        // The batch must start where the stored log ends, and a checkpoint must cover the
+        // whole stored log: another process may have appended since this one last read it.
+        let expected = match (commit.entries.first(), commit.checkpoint) {
+            (Some(first), _) => Some(first.index),
+            (None, Some((size, _))) => Some(size),
+            (None, None) => None,
+        };
+        if let Some(expected) = expected {
             let next: i64 = tx
                 .query_row("SELECT coalesce(max(idx) + 1, 0) FROM entries", [], |r| {
                     r.get(0)
                 })
                 .map_err(be)?;
-            if to_u64(next)? != first.index {
-                return Err(StoreError::Backend(format!(
-                    "another writer changed the log: expected the next index to be {}, it is {next}",
-                    first.index
-                )));
+            let next = to_u64(next)?;
+            if next != expected {
+                return Err(StoreError::Conflict {
+                    expected,
+                    found: next,
+                });
             }
         }
         {
@@ -704,7 +764,16 @@ mod tests {
                 ..Commit::default()
             })
             .unwrap_err();
-        assert!(err.to_string().contains("another writer"), "{err}");
+        assert!(
+            matches!(
+                err,
+                StoreError::Conflict {
+                    expected: 5,
+                    found: 0
+                }
+            ),
+            "{err}"
+        );
         assert_eq!(s.size().unwrap(), 0);
     }
 }

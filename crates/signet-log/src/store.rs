@@ -20,6 +20,17 @@ pub enum StoreError {
     /// The backend failed (I/O, locking, SQL).
     #[error("log store: {0}")]
     Backend(String),
+    /// Another process appended to the log since this one last read it: the batch was not
+    /// written (the log catches up and retries).
+    #[error(
+        "log store: another writer appended: expected the next index to be {expected}, it is {found}"
+    )]
+    Conflict {
+        /// The index this writer would have used.
+        expected: u64,
+        /// The index the store has next.
+        found: u64,
+    },
     /// The stored data is not what the log wrote (wrong type, wrong length, gap).
     #[error("log store is corrupt: {0}")]
     Corrupt(String),
@@ -183,6 +194,17 @@ pub trait Store {
     /// # Errors
     /// Backend failures.
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Whether other processes are writing this log right now (it then registers this one
+    /// as a writer too). A log left marked open is a crash only when no other writer is
+    /// alive; a writer that stops while others run leaves it marked open. Stores that
+    /// cannot be shared answer `false`.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn other_writers(&mut self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 
     /// Store a checkpoint time-stamp (replacing one for the same size) and set `meta`, in
     /// one transaction.

@@ -102,6 +102,7 @@ fn cases() -> Vec<(&'static str, Entry, bool)> {
             Entry::Receipt(ReceiptEntry {
                 jws: jws.to_owned(),
                 key: None,
+                remote: false,
             }),
             false,
         ),

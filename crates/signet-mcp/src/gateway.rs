@@ -50,6 +50,9 @@ pub mod codes {
     pub const INVALID_PARAMS: i64 = -32602;
     /// signet could not do its part (log, keys): fail-closed.
     pub const INTERNAL_ERROR: i64 = -32603;
+    /// MCP 2026-07-28 Streamable HTTP: the `Mcp-Method` / `Mcp-Name` headers are missing or
+    /// do not match the body.
+    pub const HEADER_MISMATCH: i64 = -32020;
 }
 
 /// Where entries go: the audit log (or something that refuses, when it cannot be opened).
@@ -172,6 +175,12 @@ pub struct GatewayConfig {
     pub allowed_signers: Vec<PublicKey>,
     /// Freshness window for client-signed intents.
     pub replay: ReplayWindow,
+    /// The receipt keys of a `signet guard` in front of the server. When non-empty, every
+    /// tool result must carry a receipt signed by one of them that binds this call's intent,
+    /// the outcome and the result; it is verified and logged next to the intent (the two
+    /// halves of a bilateral record) and passed on instead of one signed here. A result
+    /// without a valid one is withheld (fail-closed).
+    pub server_keys: Vec<PublicKey>,
 }
 
 impl GatewayConfig {
@@ -190,6 +199,7 @@ impl GatewayConfig {
             require_signatures: false,
             allowed_signers: Vec::new(),
             replay: ReplayWindow::default(),
+            server_keys: Vec::new(),
         }
     }
 }
@@ -210,6 +220,10 @@ pub enum Verdict {
 /// A call forwarded to the server and not yet answered.
 #[derive(Debug, Clone)]
 struct PendingCall {
+    /// The JSON-RPC id (raw JSON text).
+    id: String,
+    /// The transport scope it was made in (see [`Gateway::on_client_in`]).
+    scope: Option<String>,
     intent_digest: Digest,
     log_index: Option<u64>,
     tool: String,
@@ -378,6 +392,14 @@ impl Gateway {
 
     /// A line from the client.
     pub fn on_client(&self, line: &[u8]) -> Verdict {
+        self.on_client_in(None, line)
+    }
+
+    /// A message from the client, in a transport `scope`: JSON-RPC ids only need to be
+    /// unique within a scope (the HTTP transport makes one per POST, whose response stream
+    /// carries the answer), and the answer is matched in the same scope
+    /// ([`Gateway::on_server_in`]).
+    pub fn on_client_in(&self, scope: Option<&str>, line: &[u8]) -> Verdict {
         let Ok(text) = std::str::from_utf8(line) else {
             return Verdict::Answer(error_line(
                 "null",
@@ -414,7 +436,7 @@ impl Gateway {
             }
         };
         match &msg.kind {
-            Kind::Request { method, id } if method == "tools/call" => self.on_call(&msg, id),
+            Kind::Request { method, id } if method == "tools/call" => self.on_call(&msg, id, scope),
             Kind::Request { method, id } if method == "tools/list" => {
                 let cursor = msg
                     .params()
@@ -424,14 +446,14 @@ impl Gateway {
                     .and_then(|c| serde_json::from_str::<String>(c.get()).ok());
                 self.state()
                     .lists
-                    .insert(id.clone(), PendingList { cursor });
+                    .insert(scoped(scope, id), PendingList { cursor });
                 Verdict::Pass
             }
             _ => Verdict::Pass,
         }
     }
 
-    fn on_call(&self, msg: &Message<'_>, id: &str) -> Verdict {
+    fn on_call(&self, msg: &Message<'_>, id: &str, scope: Option<&str>) -> Verdict {
         let bad = |why: String| Verdict::Answer(error_line(id, codes::INVALID_PARAMS, &why));
         let params = match msg.params() {
             Ok(Some(p)) => p,
@@ -617,9 +639,12 @@ impl Gateway {
             }
         }
 
+        let key = scoped(scope, id);
         self.state().calls.insert(
-            id.to_owned(),
+            key.clone(),
             PendingCall {
+                id: id.to_owned(),
+                scope: scope.map(str::to_owned),
                 intent_digest,
                 log_index,
                 tool: name,
@@ -634,7 +659,7 @@ impl Gateway {
         match jsonrpc::set_meta(&params, META_INTENT, &jws_json) {
             Ok(p) => Verdict::Forward(msg.object.with("params", Some(&p))),
             Err(e) => {
-                self.state().calls.remove(id);
+                self.state().calls.remove(&key);
                 bad(format!("signet: {e}"))
             }
         }
@@ -878,6 +903,7 @@ impl Gateway {
         let entry = Entry::Receipt(ReceiptEntry {
             jws: jws.clone(),
             key: long_key(&pk),
+            remote: false,
         });
         self.sink
             .append(&entry)
@@ -889,6 +915,12 @@ impl Gateway {
 
     /// A line from the server.
     pub fn on_server(&self, line: &[u8]) -> Verdict {
+        self.on_server_in(None, line)
+    }
+
+    /// A message from the server, answering requests made in `scope`
+    /// ([`Gateway::on_client_in`]).
+    pub fn on_server_in(&self, scope: Option<&str>, line: &[u8]) -> Verdict {
         let Ok(text) = std::str::from_utf8(line) else {
             return Verdict::Drop("the server sent a line that is not UTF-8".into());
         };
@@ -907,11 +939,12 @@ impl Gateway {
         let Kind::Response { id, is_error } = &msg.kind else {
             return Verdict::Pass;
         };
-        let call = self.state().calls.remove(id.as_str());
+        let key = scoped(scope, id);
+        let call = self.state().calls.remove(&key);
         if let Some(call) = call {
             return self.on_call_response(&msg, id, *is_error, &call);
         }
-        let list = self.state().lists.remove(id.as_str());
+        let list = self.state().lists.remove(&key);
         if let Some(list) = list
             && !is_error
         {
@@ -967,6 +1000,11 @@ impl Gateway {
                 (outcome, normalized, digest)
             }
         };
+        if !self.cfg.server_keys.is_empty()
+            && let Some(r) = &result
+        {
+            return self.on_attested_result(id, r, call, outcome, digest);
+        }
         let receipt = match self.attest(
             call.intent_digest,
             outcome,
@@ -993,6 +1031,92 @@ impl Gateway {
         }
     }
 
+    /// A result from a server behind a `signet guard`: its receipt must be valid, signed by a
+    /// pinned server key, and bind this call's intent, outcome and result. Logged and passed
+    /// on unchanged when it does; otherwise the call is attested here as failed and the
+    /// result withheld.
+    fn on_attested_result(
+        &self,
+        id: &str,
+        result: &RawObject<'_>,
+        call: &PendingCall,
+        outcome: Outcome,
+        digest: Digest,
+    ) -> Verdict {
+        let checked = self.check_server_receipt(result, call, outcome, digest);
+        let why = match checked {
+            Ok((jws, key)) => {
+                let entry = Entry::Receipt(ReceiptEntry {
+                    jws,
+                    key: long_key(&key),
+                    remote: true,
+                });
+                match self.sink.append(&entry) {
+                    Ok(_) => return Verdict::Pass,
+                    Err(e) => {
+                        return self.fail_closed_response(
+                            id,
+                            &call.tool,
+                            &format!("the audit log cannot be written ({e})"),
+                        );
+                    }
+                }
+            }
+            Err(why) => why,
+        };
+        tracing::error!("call {id} ({}): the server's receipt {why}", call.tool);
+        if let Err(e) = self.attest(
+            call.intent_digest,
+            Outcome::Failed,
+            Some(digest),
+            call.decision.clone(),
+            call.log_index,
+        ) {
+            tracing::error!("call {id}: {e}");
+        }
+        self.fail_closed_response(id, &call.tool, &format!("the server's receipt {why}"))
+    }
+
+    fn check_server_receipt(
+        &self,
+        result: &RawObject<'_>,
+        call: &PendingCall,
+        outcome: Outcome,
+        digest: Digest,
+    ) -> Result<(String, PublicKey), String> {
+        let meta = result
+            .get("_meta")
+            .ok_or("is missing (the result has no `_meta`)")?;
+        let meta = RawObject::from_raw(meta).map_err(|e| format!("is unreadable: {e}"))?;
+        let raw = meta
+            .get(META_RECEIPT)
+            .ok_or_else(|| format!("is missing (no `_meta.{META_RECEIPT}`)"))?;
+        let jws: String = serde_json::from_str(raw.get())
+            .map_err(|_| format!("is malformed (`_meta.{META_RECEIPT}` is not a string)"))?;
+        let v =
+            statement::verify::<Receipt>(&jws, None).map_err(|e| format!("is not valid: {e}"))?;
+        if !self.cfg.server_keys.contains(&v.key) {
+            return Err(format!(
+                "is signed by {}, which is not a pinned server key",
+                v.kid
+            ));
+        }
+        let r = &v.statement;
+        if r.intent != call.intent_digest {
+            return Err("attests another call (its intent digest differs)".into());
+        }
+        if r.response != Some(digest) {
+            return Err("does not match the result (its response digest differs)".into());
+        }
+        if r.outcome != outcome {
+            return Err(format!(
+                "says `{}` but the result is `{outcome}`",
+                r.outcome
+            ));
+        }
+        Ok((jws, v.key))
+    }
+
     fn fail_closed_response(&self, id: &str, tool: &str, why: &str) -> Verdict {
         if self.cfg.fail_open {
             tracing::error!(
@@ -1010,9 +1134,32 @@ impl Gateway {
     /// The calls still waiting for the server, answered with errors (the server exited or
     /// the proxy is stopping) and attested as failed. Returns the lines for the client.
     pub fn abandon_pending(&self, why: &str) -> Vec<String> {
-        let calls: Vec<(String, PendingCall)> = self.state().calls.drain().collect();
+        let calls: Vec<PendingCall> = self.state().calls.drain().map(|(_, c)| c).collect();
+        self.abandon(calls, why)
+    }
+
+    /// Like [`Gateway::abandon_pending`], for the calls made in one `scope` only (its
+    /// response stream ended without answering them). Forgets the scope's listings too.
+    pub fn abandon_scope(&self, scope: &str, why: &str) -> Vec<String> {
+        let calls: Vec<PendingCall> = {
+            let mut st = self.state();
+            let prefix = scoped(Some(scope), "");
+            st.lists.retain(|k, _| !k.starts_with(&prefix));
+            let keys: Vec<String> = st
+                .calls
+                .iter()
+                .filter(|(_, c)| c.scope.as_deref() == Some(scope))
+                .map(|(k, _)| k.clone())
+                .collect();
+            keys.iter().filter_map(|k| st.calls.remove(k)).collect()
+        };
+        self.abandon(calls, why)
+    }
+
+    fn abandon(&self, calls: Vec<PendingCall>, why: &str) -> Vec<String> {
         let mut out = Vec::new();
-        for (id, call) in calls {
+        for call in calls {
+            let id = call.id.as_str();
             if let Err(e) = self.attest(
                 call.intent_digest,
                 Outcome::Failed,
@@ -1023,7 +1170,7 @@ impl Gateway {
                 tracing::error!("call {id}: {e}");
             }
             out.push(error_line(
-                &id,
+                id,
                 codes::INTERNAL_ERROR,
                 &format!("signet: {why} before answering tool `{}`", call.tool),
             ));
@@ -1271,6 +1418,14 @@ fn pin_entry(
         action: action.to_owned(),
         at,
     })
+}
+
+/// The key of a pending request: its id within its transport scope.
+fn scoped(scope: Option<&str>, id: &str) -> String {
+    match scope {
+        Some(s) => format!("{s}\u{0}{id}"),
+        None => id.to_owned(),
+    }
 }
 
 /// The decision for a call no rule refused (policy arrives with its own issue).

@@ -6,9 +6,12 @@
 //!   every transport.
 //! - [`pins`]: tool-definition pins (tool-poisoning defense) and the pin files.
 //! - [`stdio`]: the stdio proxy (`signet proxy -- <server command>`).
+//! - [`http`]: the Streamable HTTP proxy and guard (`signet proxy --listen … --upstream …`,
+//!   `signet guard`).
 //! - [`serve`]: `signet serve`, signet's own MCP server (rmcp; stdio and Streamable HTTP).
 
 pub mod gateway;
+pub mod http;
 pub mod jsonrpc;
 pub mod pins;
 pub mod serve;

@@ -43,4 +43,9 @@ def delete_file(path: str, answer: Annotated[Confirm, Resolve(ask_confirm)]) -> 
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    # PY_SERVER_HTTP_PORT: serve Streamable HTTP on 127.0.0.1 at /mcp instead of stdio.
+    port = os.environ.get("PY_SERVER_HTTP_PORT")
+    if port:
+        server.run("streamable-http", host="127.0.0.1", port=int(port))
+    else:
+        server.run("stdio")

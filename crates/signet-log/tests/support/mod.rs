@@ -79,6 +79,7 @@ pub fn call(agent: &SigningKey, gateway: &SigningKey, n: u64, intent_index: u64)
         Entry::Receipt(ReceiptEntry {
             jws: rjws,
             key: None,
+            remote: false,
         }),
     ]
 }

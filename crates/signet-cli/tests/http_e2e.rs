@@ -1,0 +1,818 @@
+//! End-to-end tests of the Streamable HTTP side with real peers (PEERS.md): the official
+//! Python MCP SDK client → `signet proxy --listen … --upstream …` → `signet guard` → the
+//! reference "everything" server over Streamable HTTP. Both logs must verify offline and
+//! hold the same bilateral record (the agent's intent, the server's receipt) for every
+//! call; the security defaults (Origin, Host, bearer token, size limits, the 2026-07-28
+//! mirror headers) are checked with raw HTTP requests; and the official conformance suite
+//! must give the same per-scenario results directly and through signet.
+
+#![expect(clippy::unwrap_used, reason = "tests")]
+#![expect(clippy::expect_used, reason = "tests")]
+#![expect(clippy::indexing_slicing, reason = "tests")]
+#![expect(clippy::panic, reason = "tests")]
+#![expect(clippy::arithmetic_side_effects, reason = "tests")]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use signet_core::alg::PublicKey;
+use signet_core::did::Did;
+use signet_core::statement::{self, Intent, Outcome, Receipt};
+use signet_log::entry::Entry;
+use signet_log::sqlite::SqliteStore;
+use signet_log::store::{Filter, Store as _};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn peers() -> PathBuf {
+    let p = root().join("target/peers");
+    assert!(
+        p.join("py/bin/python").exists()
+            && p.join("js/node_modules/@modelcontextprotocol/server-everything")
+                .exists(),
+        "the MCP test peers are missing: run ./scripts/install-peers.sh (the README's test command does)"
+    );
+    p
+}
+
+fn signet() -> String {
+    env!("CARGO_BIN_EXE_signet").to_owned()
+}
+
+/// A child process killed when dropped; its stderr collected for failure messages.
+struct Proc {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Proc {
+    /// Ask it to stop (SIGTERM) and wait up to 10 s.
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        self.stderr.lock().unwrap().clone()
+    }
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Spawn `cmd` with stderr collected; `marker` (when given) is waited for in stderr and the
+/// rest of that line returned.
+fn spawn(mut cmd: Command, marker: Option<&str>) -> (Proc, String) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let text = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = mpsc::channel::<String>();
+    let sink = Arc::clone(&text);
+    let marker_owned = marker.map(str::to_owned);
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            if let Some(m) = &marker_owned
+                && let Some(pos) = line.find(m.as_str())
+            {
+                let _ = tx.send(line[pos + m.len()..].to_owned());
+            }
+            let mut t = sink.lock().unwrap();
+            t.push_str(&line);
+            t.push('\n');
+        }
+    });
+    let proc = Proc {
+        child,
+        stderr: text,
+    };
+    let found = match marker {
+        Some(m) => match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(rest) => rest,
+            Err(_) => panic!("`{m}` not seen; stderr:\n{}", proc.stderr()),
+        },
+        None => String::new(),
+    };
+    (proc, found)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The "everything" server over Streamable HTTP; its endpoint URL.
+fn everything() -> (Proc, String) {
+    let js = peers().join("js/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    let port = free_port();
+    let mut cmd = Command::new("node");
+    cmd.arg(js)
+        .arg("streamableHttp")
+        .env("PORT", port.to_string());
+    let (p, _) = spawn(cmd, None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the everything server did not start: {}",
+            p.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (p, format!("http://127.0.0.1:{port}/mcp"))
+}
+
+/// A throw-away `SIGNET_HOME` with keys from `signet init --unencrypted`.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Self {
+        let h = Home {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let o = h.run(&["init", "--unencrypted"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        h
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(signet());
+        c.args(args)
+            .env("SIGNET_HOME", self.path())
+            .env_remove("SIGNET_LOG")
+            .env_remove("SIGNET_CONFIG")
+            .env("SIGNET_LOG_LEVEL", "info");
+        c
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().unwrap()
+    }
+    fn did(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path().join(format!("keys/{name}.pub")))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+    fn public_key(&self, name: &str) -> PublicKey {
+        self.did(name).parse::<Did>().unwrap().public_key().clone()
+    }
+    /// `signet proxy|guard --listen 127.0.0.1:0 …`; the process and its endpoint URL.
+    fn listen(&self, args: &[&str]) -> (Proc, String) {
+        let mut all = args.to_vec();
+        all.extend(["--listen", "127.0.0.1:0"]);
+        let (p, rest) = spawn(self.command(&all), Some("listening on "));
+        let url = rest.split_whitespace().next().unwrap().to_owned();
+        (p, url)
+    }
+    fn entries(&self) -> Vec<Entry> {
+        let store = SqliteStore::open_read_only(&self.path().join("log/signet.db")).unwrap();
+        store
+            .query(&Filter::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| Entry::from_leaf_data(&e.data).unwrap())
+            .collect()
+    }
+    fn verify_log(&self) {
+        let o = self.run(&["log", "verify"]);
+        assert!(
+            o.status.success() && String::from_utf8_lossy(&o.stdout).starts_with("VALID"),
+            "log verify: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+/// The Python SDK's Streamable HTTP client (handshake era): `Ok(report)` or `Err(stderr)`.
+fn client(url: &str, headers: &[&str], calls: &Value) -> Result<Value, String> {
+    client_in("handshake", url, headers, calls)
+}
+
+/// The Python SDK's Streamable HTTP client in an era (`handshake` / `modern`).
+fn client_in(era: &str, url: &str, headers: &[&str], calls: &Value) -> Result<Value, String> {
+    let mut cmd = Command::new(peers().join("py/bin/python"));
+    cmd.arg(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/peers/mcp_http_client.py")
+            .display()
+            .to_string(),
+    )
+    .args(["--era", era])
+    .arg(url);
+    for h in headers {
+        cmd.args(["--header", h]);
+    }
+    let o = cmd
+        .arg(calls.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    if o.status.success() {
+        Ok(serde_json::from_slice(&o.stdout).unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&o.stderr).into_owned())
+    }
+}
+
+fn calls() -> Value {
+    json!([
+        {"tool": "echo", "arguments": {"message": "hi"}},
+        {"tool": "get-sum", "arguments": {"a": 2, "b": 3}},
+        {"tool": "get-structured-content", "arguments": {"location": "Chicago"}},
+    ])
+}
+
+/// A result without signet's receipt, for comparing with the direct one.
+fn without_receipt(call: &Value) -> Value {
+    let mut c = call.clone();
+    if let Some(meta) = c.get_mut("meta").and_then(Value::as_object_mut) {
+        meta.remove("dev.signet/receipt");
+    }
+    if c["meta"].as_object().is_some_and(serde_json::Map::is_empty) {
+        c["meta"] = Value::Null;
+    }
+    c
+}
+
+/// A Python-SDK MCP server (`tests/peers/py_server.py`) over Streamable HTTP.
+fn py_server() -> (Proc, String) {
+    let port = free_port();
+    let mut cmd = Command::new(peers().join("py/bin/python"));
+    cmd.arg(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/peers/py_server.py")
+            .display()
+            .to_string(),
+    )
+    .env("PY_SERVER_HTTP_PORT", port.to_string());
+    let (p, _) = spawn(cmd, None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the Python server did not start: {}",
+            p.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (p, format!("http://127.0.0.1:{port}/mcp"))
+}
+
+#[test]
+fn agent_to_proxy_to_guard_to_server_gives_one_bilateral_record_per_call() {
+    let (server, server_url) = everything();
+    bilateral(server, &server_url, "handshake", &calls(), 3);
+}
+
+#[test]
+fn the_stateless_era_goes_through_proxy_and_guard_too() {
+    let (server, server_url) = py_server();
+    let calls = json!([
+        {"tool": "add", "arguments": {"a": 2, "b": 40}},
+        {"tool": "fail", "arguments": {"reason": "on purpose"}},
+    ]);
+    bilateral(server, &server_url, "modern", &calls, 2);
+}
+
+/// Call `server_url` directly and through proxy → guard in `era`; the results must be the
+/// same, each carrying the guard's receipt, and both logs must hold the same `n` pairs.
+fn bilateral(server: Proc, server_url: &str, era: &str, calls: &Value, n: usize) {
+    let direct = client_in(era, server_url, &[], calls).unwrap();
+    if era == "modern" {
+        assert_eq!(direct["protocol"], "2026-07-28");
+    }
+
+    let guard_home = Home::new();
+    let (guard, guard_url) = guard_home.listen(&["guard", "--upstream", server_url]);
+    let agent_home = Home::new();
+    let guard_did = guard_home.did("gateway");
+    let (proxy, proxy_url) = agent_home.listen(&[
+        "proxy",
+        "--upstream",
+        &guard_url,
+        "--server-key",
+        &guard_did,
+    ]);
+
+    let through = client_in(era, &proxy_url, &[], calls).unwrap_or_else(|e| {
+        panic!(
+            "{e}\nproxy:\n{}\nguard:\n{}",
+            proxy.stderr(),
+            guard.stderr()
+        )
+    });
+    assert_eq!(through["tools"], direct["tools"]);
+    assert_eq!(through["protocol"], direct["protocol"]);
+    let guard_key = guard_home.public_key("gateway");
+    let mut receipts = Vec::new();
+    for (d, t) in direct["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(through["calls"].as_array().unwrap())
+    {
+        assert_eq!(without_receipt(t), *d, "same result through signet");
+        let jws = t["meta"]["dev.signet/receipt"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no receipt in {t}"));
+        let v = statement::verify::<Receipt>(jws, None).unwrap();
+        assert_eq!(
+            v.key, guard_key,
+            "the receipt is the server's (the guard's)"
+        );
+        let expected = if d["isError"] == true {
+            Outcome::Failed
+        } else {
+            Outcome::Executed
+        };
+        assert_eq!(v.statement.outcome, expected);
+        receipts.push(jws.to_owned());
+    }
+    assert!(proxy.stop().contains("listening on"));
+    guard.stop();
+    drop(server);
+
+    // Both logs verify offline and hold the same pairs: the agent's intent and the
+    // server's receipt that names it.
+    agent_home.verify_log();
+    guard_home.verify_log();
+    let agent_key = agent_home.public_key("agent");
+    // At the agent's side the guard's receipt is `remote` (its log index is in the guard's
+    // log); at the guard it is its own.
+    let pairs = |home: &Home, remote: bool| -> Vec<(String, String)> {
+        let entries = home.entries();
+        let intents: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Intent(i) => Some(i.jws.as_str()),
+                _ => None,
+            })
+            .collect();
+        entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Receipt(r) => {
+                    assert_eq!(r.remote, remote);
+                    Some(r.jws.clone())
+                }
+                _ => None,
+            })
+            .map(|r| {
+                let v = statement::verify::<Receipt>(&r, None).unwrap();
+                assert_eq!(v.key, guard_key);
+                let intent = intents
+                    .iter()
+                    .find(|i| statement::intent_digest(i) == v.statement.intent)
+                    .unwrap_or_else(|| panic!("no intent for receipt {r}"));
+                let vi = statement::verify::<Intent>(intent, None).unwrap();
+                assert_eq!(vi.key, agent_key, "the intent is the agent's");
+                assert_eq!(vi.statement.aud.as_str(), guard_url);
+                ((*intent).to_owned(), r)
+            })
+            .collect()
+    };
+    let at_agent = pairs(&agent_home, true);
+    let at_server = pairs(&guard_home, false);
+    assert_eq!(at_agent.len(), n);
+    assert_eq!(
+        at_agent, at_server,
+        "both sides logged the same bilateral records"
+    );
+    let logged: Vec<&String> = at_agent.iter().map(|(_, r)| r).collect();
+    assert_eq!(logged, receipts.iter().collect::<Vec<_>>());
+
+    // One record exported with its proof verifies with only the log's public key.
+    let bundle = agent_home.path().join("bundle.json");
+    let o = agent_home.run(&["log", "prove", "1", "--out", bundle.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = agent_home.run(&["verify", bundle.to_str().unwrap()]);
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stdout).starts_with("VALID"),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn unsigned_calls_and_receipts_from_unpinned_keys_are_refused() {
+    let (_server, server_url) = everything();
+    let guard_home = Home::new();
+    let (guard, guard_url) = guard_home.listen(&["guard", "--upstream", &server_url]);
+
+    // Straight to the guard, unsigned: refused with a signed denial, never run.
+    let r = client(
+        &guard_url,
+        &[],
+        &json!([{"tool": "echo", "arguments": {"message": "x"}}]),
+    )
+    .unwrap();
+    let c = &r["calls"][0];
+    assert_eq!(c["isError"], true);
+    let text = c["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("BLOCKED by require-signatures"), "{text}");
+    let v = statement::verify::<Receipt>(c["meta"]["dev.signet/receipt"].as_str().unwrap(), None)
+        .unwrap();
+    assert_eq!(v.statement.outcome, Outcome::Denied);
+
+    // A proxy that pins another key: the guard's receipt is not accepted; the result is
+    // withheld and the call attested as failed by the proxy.
+    let agent_home = Home::new();
+    let wrong = agent_home.did("log");
+    let (proxy, proxy_url) =
+        agent_home.listen(&["proxy", "--upstream", &guard_url, "--server-key", &wrong]);
+    let err = client(
+        &proxy_url,
+        &[],
+        &json!([{"tool": "echo", "arguments": {"message": "y"}}]),
+    )
+    .expect_err("the result must be withheld");
+    assert!(err.contains("not a pinned server key"), "{err}");
+
+    // The agent's signed call, replayed straight to the guard: the nonce was used.
+    let (jws, args) = agent_home
+        .entries()
+        .into_iter()
+        .find_map(|e| match e {
+            Entry::Intent(i) => Some((i.jws, i.arguments.unwrap())),
+            _ => None,
+        })
+        .unwrap();
+    let sid = session(&guard_url);
+    let replay = json!({
+        "jsonrpc": "2.0", "id": 9, "method": "tools/call",
+        "params": {"name": "echo", "arguments": args, "_meta": {"dev.signet/intent": jws}},
+    });
+    let (status, body) = raw(
+        &guard_url,
+        "POST",
+        &[
+            ("mcp-session-id", &sid),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+        &replay.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let text = answer["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("BLOCKED by invalid-signature"), "{text}");
+    assert!(text.contains("replayed: nonce"), "{text}");
+    proxy.stop();
+    guard.stop();
+    agent_home.verify_log();
+    let own = agent_home.public_key("gateway");
+    let failed = agent_home.entries().iter().any(|e| match e {
+        Entry::Receipt(r) => {
+            let v = statement::verify::<Receipt>(&r.jws, None).unwrap();
+            v.key == own && v.statement.outcome == Outcome::Failed
+        }
+        _ => false,
+    });
+    assert!(failed, "the proxy attested the call as failed");
+}
+
+/// One raw HTTP/1.1 request; the status code and body.
+fn raw(url: &str, method: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let (status, _, body) = raw_full(url, method, headers, body);
+    (status, body)
+}
+
+/// Send one raw HTTP/1.1 request (`connection: close`) on a new connection.
+fn send_raw(url: &str, method: &str, headers: &[(&str, &str)], body: &str) -> TcpStream {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let addr: SocketAddr = host.parse().unwrap();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nconnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("host: {host}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!(
+        "content-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    ));
+    s.write_all(req.as_bytes()).unwrap();
+    s
+}
+
+/// A handshake-era session (`initialize`, `notifications/initialized`); its id.
+fn session(url: &str) -> String {
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    let (status, head, body) = raw_full(url, "POST", &[], init);
+    assert_eq!(status, 200, "{head}{body}");
+    let id = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("mcp-session-id")
+                .then(|| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no session id in {head}"));
+    let (status, ..) = raw_full(
+        url,
+        "POST",
+        &[
+            ("mcp-session-id", &id),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    );
+    assert_eq!(status, 202);
+    id
+}
+
+/// One raw HTTP/1.1 request; the status code, head and body.
+fn raw_full(
+    url: &str,
+    method: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut s = send_raw(url, method, headers, body);
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    let text = String::from_utf8_lossy(&resp).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {text}"));
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (status, head.to_owned(), body.to_owned())
+}
+
+#[test]
+fn server_sent_events_are_relayed_as_they_stream() {
+    let (_server, server_url) = everything();
+    let guard_home = Home::new();
+    let (guard, guard_url) = guard_home.listen(&["guard", "--upstream", &server_url]);
+    let agent_home = Home::new();
+    let guard_did = guard_home.did("gateway");
+    let (proxy, proxy_url) = agent_home.listen(&[
+        "proxy",
+        "--upstream",
+        &guard_url,
+        "--server-key",
+        &guard_did,
+    ]);
+    let sid = session(&proxy_url);
+    // Three progress notifications one second apart, then the result: through proxy and
+    // guard each must arrive when the server sends it, not all at the end.
+    let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"trigger-long-running-operation","arguments":{"duration":3,"steps":3},"_meta":{"progressToken":"p1"}}}"#;
+    let stream = send_raw(
+        &proxy_url,
+        "POST",
+        &[
+            ("mcp-session-id", &sid),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+        call,
+    );
+    let mut seen: Vec<(Instant, String)> = Vec::new();
+    for line in BufReader::new(stream).lines() {
+        let Ok(line) = line else { break };
+        if let Some(data) = line.strip_prefix("data: ") {
+            seen.push((Instant::now(), data.to_owned()));
+        }
+    }
+    let progress: Vec<&(Instant, String)> = seen
+        .iter()
+        .filter(|(_, d)| d.contains("notifications/progress"))
+        .collect();
+    assert_eq!(
+        progress.len(),
+        3,
+        "{seen:?}\n{}\n{}",
+        proxy.stderr(),
+        guard.stderr()
+    );
+    let (done, result) = seen.last().unwrap();
+    let result: Value = serde_json::from_str(result).unwrap();
+    assert!(
+        result["result"]["_meta"]["dev.signet/receipt"].is_string(),
+        "{result}"
+    );
+    // The server sleeps a second per step: a relay that buffered the stream would deliver
+    // the first notification together with the result.
+    let gap = done.duration_since(progress[0].0);
+    assert!(
+        gap >= Duration::from_millis(1500),
+        "the first progress notification came only {gap:?} before the result"
+    );
+}
+
+#[test]
+fn the_listener_refuses_what_it_should() {
+    let (_server, server_url) = everything();
+    let home = Home::new();
+    let mut cmd = home.command(&[
+        "proxy",
+        "--upstream",
+        &server_url,
+        "--bearer-token-env",
+        "TEST_TOKEN",
+        "--max-message-bytes",
+        "4096",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    cmd.env("TEST_TOKEN", "0123456789abcdef-token");
+    let (proxy, rest) = spawn(cmd, Some("listening on "));
+    let url = rest.split_whitespace().next().unwrap().to_owned();
+    let auth = ("authorization", "Bearer 0123456789abcdef-token");
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"message":"m"}}}"#;
+
+    // No token, a wrong token.
+    assert_eq!(raw(&url, "POST", &[], init).0, 401);
+    assert_eq!(
+        raw(&url, "POST", &[("authorization", "Bearer nope")], init).0,
+        401
+    );
+    // A browser page from elsewhere (DNS rebinding / CSRF), a rebound Host name.
+    let (status, body) = raw(
+        &url,
+        "POST",
+        &[auth, ("origin", "http://evil.example")],
+        init,
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("origin `http://evil.example` is not allowed"),
+        "{body}"
+    );
+    assert_eq!(
+        raw(&url, "POST", &[auth, ("host", "evil.example:80")], init).0,
+        403
+    );
+    // Too large.
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"echo","arguments":{{"message":"{}"}}}}}}"#,
+        "x".repeat(5000)
+    );
+    assert_eq!(raw(&url, "POST", &[auth], &big).0, 413);
+    // 2026-07-28 mirror headers that disagree with the body, or are missing.
+    let (status, body) = raw(
+        &url,
+        "POST",
+        &[auth, ("mcp-method", "tools/call"), ("mcp-name", "get-env")],
+        call,
+    );
+    assert_eq!(status, 400, "{body}");
+    let e: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(e["error"]["code"], -32020);
+    assert_eq!(e["id"], 2);
+    let (status, _) = raw(
+        &url,
+        "POST",
+        &[auth, ("mcp-protocol-version", "2026-07-28")],
+        call,
+    );
+    assert_eq!(status, 400);
+    // Another path; a method MCP does not use.
+    assert_eq!(raw(&url, "POST", &[auth], "{}").0 / 100, 4);
+    let other = url.replace("/mcp", "/other");
+    assert_eq!(raw(&other, "POST", &[auth], init).0, 404);
+    assert_eq!(raw(&url, "PUT", &[auth], init).0, 405);
+    // None of the refused calls reached the log.
+    assert!(
+        !home.entries().iter().any(|e| matches!(e, Entry::Intent(_))),
+        "a refused request left an intent"
+    );
+
+    // With the token, a real client works (and gets receipts).
+    let r = client(
+        &url,
+        &["Authorization: Bearer 0123456789abcdef-token"],
+        &json!([{"tool": "echo", "arguments": {"message": "ok"}}]),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", proxy.stderr()));
+    assert_eq!(r["calls"][0]["content"][0]["text"], "Echo: ok");
+    assert!(r["calls"][0]["meta"]["dev.signet/receipt"].is_string());
+    proxy.stop();
+    home.verify_log();
+}
+
+fn conformance(url: &str, out: &Path) -> Vec<(String, String)> {
+    let o = Command::new(root().join("scripts/conformance.sh"))
+        .arg(url)
+        .arg(out)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "conformance.sh: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::read_to_string(out)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_conformance_suite_gives_the_same_results_through_signet() {
+    let (_server, server_url) = everything();
+    let tmp = tempfile::tempdir().unwrap();
+    let direct = conformance(&server_url, &tmp.path().join("direct.txt"));
+    assert!(direct.len() >= 30, "{direct:?}");
+
+    let guard_home = Home::new();
+    let (guard, guard_url) = guard_home.listen(&["guard", "--upstream", &server_url]);
+    let agent_home = Home::new();
+    let guard_did = guard_home.did("gateway");
+    let (proxy, proxy_url) = agent_home.listen(&["proxy", "--upstream", &server_url]);
+    let (chain, chain_url) = agent_home.listen(&[
+        "proxy",
+        "--upstream",
+        &guard_url,
+        "--server-key",
+        &guard_did,
+    ]);
+    // (Both proxies write the same log file, as two proxies in one client config do.)
+
+    // The server accepts any Host (its dns-rebinding-protection scenario fails directly);
+    // signet refuses a non-loopback Host on a loopback listener, so that one passes.
+    let expected: Vec<(String, String)> = direct
+        .iter()
+        .map(|(s, v)| {
+            let v = if s == "dns-rebinding-protection" {
+                "PASS"
+            } else {
+                v
+            };
+            (s.clone(), v.to_owned())
+        })
+        .collect();
+    let through_proxy = conformance(&proxy_url, &tmp.path().join("proxy.txt"));
+    assert_eq!(through_proxy, expected, "proxy\n{}", proxy.stderr());
+    let through_both = conformance(&chain_url, &tmp.path().join("chain.txt"));
+    assert_eq!(
+        through_both,
+        expected,
+        "proxy + guard\n{}\n{}",
+        chain.stderr(),
+        guard.stderr()
+    );
+    proxy.stop();
+    chain.stop();
+    guard.stop();
+    agent_home.verify_log();
+    guard_home.verify_log();
+    // The suite's tool calls went through signet: intents and receipts on every side.
+    let count = |entries: Vec<Entry>| {
+        let intents = entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Intent(_)))
+            .count();
+        let receipts = entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Receipt(_)))
+            .count();
+        (intents, receipts)
+    };
+    let (i, r) = count(agent_home.entries());
+    assert!(i >= 10 && r >= i, "proxy log: {i} intents, {r} receipts");
+    let (i, r) = count(guard_home.entries());
+    assert!(i >= 10 && r >= i, "guard log: {i} intents, {r} receipts");
+}
