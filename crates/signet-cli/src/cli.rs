@@ -85,27 +85,15 @@ pub struct ServeArgs {
 /// `signet proxy`.
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
-    /// The config file (default: `$SIGNET_CONFIG`, else `$SIGNET_HOME/signet.toml|yaml`).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// The server's name in intents and pins (default: `stdio:` + the command line).
+    /// The server's name in intents and pins (default: `stdio:` + the command line, or the
+    /// upstream URL).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// The agent's key: `file:PATH` or `env:VAR`.
     #[arg(long, value_name = "SOURCE")]
     pub key_source: Option<String>,
-    /// The gateway's receipt key: `file:PATH` or `env:VAR`.
-    #[arg(long, value_name = "SOURCE")]
-    pub gateway_key_source: Option<String>,
-    /// The log's checkpoint key: `file:PATH` or `env:VAR`.
-    #[arg(long, value_name = "SOURCE")]
-    pub log_key_source: Option<String>,
-    /// The log file (default: `$SIGNET_HOME/log/signet.db`).
-    #[arg(long, env = "SIGNET_LOG", value_name = "PATH")]
-    pub log: Option<PathBuf>,
-    /// `warn`, `hide` or `block` a tool whose definition is not the pinned one.
-    #[arg(long, value_name = "MODE")]
-    pub pin_mode: Option<String>,
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
     /// Take the pins from this signed pin file (`signet pins sign`) instead of trusting on
     /// first use; it must be signed by a key in the config's `pin_signers`.
     #[arg(long, value_name = "FILE")]
@@ -119,9 +107,6 @@ pub struct ProxyArgs {
     /// Do not add receipts to results (they are still logged).
     #[arg(long)]
     pub no_receipts_in_result: bool,
-    /// Largest message accepted, in bytes.
-    #[arg(long, value_name = "BYTES")]
-    pub max_message_bytes: Option<usize>,
     #[command(flatten)]
     pub http: HttpArgs,
     /// Pinned receipt key (did:key) of the `signet guard` in front of the upstream server
@@ -157,15 +142,24 @@ pub struct HttpArgs {
 /// `signet guard`.
 #[derive(Debug, Args)]
 pub struct GuardArgs {
-    /// The config file (default: `$SIGNET_CONFIG`, else `$SIGNET_HOME/signet.toml|yaml`).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
     /// The server's name: the audience callers must sign their intents for (default: the
     /// listener's URL, `http://ADDR/path`).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-    /// The server's receipt key: `file:PATH` or `env:VAR` (default: the config's
-    /// `gateway_key_source`).
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// What `signet proxy` and `signet guard` share: config, receipt and log keys, log, pins.
+#[derive(Debug, Clone, Args)]
+pub struct GatewayArgs {
+    /// The config file (default: `$SIGNET_CONFIG`, else `$SIGNET_HOME/signet.toml|yaml`).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The receipt key (the gateway's; for `signet guard` the server's): `file:PATH` or
+    /// `env:VAR`.
     #[arg(long, value_name = "SOURCE")]
     pub gateway_key_source: Option<String>,
     /// The log's checkpoint key: `file:PATH` or `env:VAR`.
@@ -180,8 +174,6 @@ pub struct GuardArgs {
     /// Largest message accepted, in bytes.
     #[arg(long, value_name = "BYTES")]
     pub max_message_bytes: Option<usize>,
-    #[command(flatten)]
-    pub http: HttpArgs,
 }
 
 /// `signet init`.

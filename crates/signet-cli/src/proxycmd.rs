@@ -277,18 +277,13 @@ pub fn guard(g: &GuardArgs) -> Result<ExitCode> {
         bail!("signet guard needs --listen ADDR and --upstream URL");
     }
     let a = ProxyArgs {
-        config: g.config.clone(),
         name: g.name.clone(),
         key_source: None,
-        gateway_key_source: g.gateway_key_source.clone(),
-        log_key_source: g.log_key_source.clone(),
-        log: g.log.clone(),
-        pin_mode: g.pin_mode.clone(),
+        gateway: g.gateway.clone(),
         pin_file: None,
         fail_open: false,
         require_signatures: true,
         no_receipts_in_result: false,
-        max_message_bytes: g.max_message_bytes,
         http: g.http.clone(),
         server_keys: Vec::new(),
         command: Vec::new(),
@@ -353,13 +348,14 @@ fn http_setup(
 
 fn run(a: &ProxyArgs, role: Role) -> Result<ExitCode> {
     init_tracing();
-    let (cfg, cfg_path) = Config::load(a.config.as_deref())?;
+    let (cfg, cfg_path) = Config::load(a.gateway.config.as_deref())?;
     if let Some(p) = &cfg_path {
         tracing::debug!("config `{}`", p.display());
     }
     let tsa = tsa_setup(&cfg, cfg_path.as_deref())
         .map_err(|e| anyhow!("{e:#}; not starting (fix the [tsa] section or remove it)"))?;
     let max_message_bytes = a
+        .gateway
         .max_message_bytes
         .or(cfg.max_message_bytes)
         .unwrap_or(16 * 1024 * 1024);
@@ -384,7 +380,7 @@ fn run(a: &ProxyArgs, role: Role) -> Result<ExitCode> {
     };
     let mut gcfg =
         GatewayConfig::new(Audience::new(server.clone()).map_err(|e| anyhow!("server name: {e}"))?);
-    gcfg.pin_mode = match &a.pin_mode {
+    gcfg.pin_mode = match &a.gateway.pin_mode {
         Some(m) => m.parse::<PinMode>().map_err(|e| anyhow!(e))?,
         None => cfg.pin_mode.unwrap_or_default(),
     };
@@ -460,7 +456,7 @@ fn run(a: &ProxyArgs, role: Role) -> Result<ExitCode> {
         Role::Guard => Err("signet guard signs no intents: callers sign their own".to_owned()),
     };
     let gateway = load(
-        a.gateway_key_source.as_deref(),
+        a.gateway.gateway_key_source.as_deref(),
         cfg.gateway_key_source.as_deref(),
         "gateway",
     )
@@ -485,13 +481,13 @@ fn run(a: &ProxyArgs, role: Role) -> Result<ExitCode> {
         env!("CARGO_PKG_VERSION"),
         role.as_str()
     );
-    let log_path = log_file(a.log.as_deref(), &cfg)?;
+    let log_path = log_file(a.gateway.log.as_deref(), &cfg)?;
     let origin = cfg
         .log_origin
         .clone()
         .unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
     let opened = load(
-        a.log_key_source.as_deref(),
+        a.gateway.log_key_source.as_deref(),
         cfg.log_key_source.as_deref(),
         "log",
     )

@@ -14,37 +14,18 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use signet_core::alg::PublicKey;
-use signet_core::did::Did;
 use signet_core::statement::{self, Intent, Outcome, Receipt};
 use signet_log::entry::Entry;
-use signet_log::sqlite::SqliteStore;
-use signet_log::store::{Filter, Store as _};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod support;
 
-fn peers() -> PathBuf {
-    let p = root().join("target/peers");
-    assert!(
-        p.join("py/bin/python").exists()
-            && p.join("js/node_modules/@modelcontextprotocol/server-everything")
-                .exists(),
-        "the MCP test peers are missing: run ./scripts/install-peers.sh (the README's test command does)"
-    );
-    p
-}
-
-fn signet() -> String {
-    env!("CARGO_BIN_EXE_signet").to_owned()
-}
+use support::{Home, free_port, peer_script, peers, python, root, wait_port};
 
 /// A child process killed when dropped; its stderr collected for failure messages.
 struct Proc {
@@ -121,14 +102,6 @@ fn spawn(mut cmd: Command, marker: Option<&str>) -> (Proc, String) {
     (proc, found)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The "everything" server over Streamable HTTP; its endpoint URL.
 fn everything() -> (Proc, String) {
     let js = peers().join("js/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
@@ -138,81 +111,30 @@ fn everything() -> (Proc, String) {
         .arg("streamableHttp")
         .env("PORT", port.to_string());
     let (p, _) = spawn(cmd, None);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the everything server did not start: {}",
-            p.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_port(port, &|| p.stderr());
     (p, format!("http://127.0.0.1:{port}/mcp"))
 }
 
-/// A throw-away `SIGNET_HOME` with keys from `signet init --unencrypted`.
-struct Home {
-    dir: tempfile::TempDir,
+/// What the HTTP tests add to a home: listeners.
+trait Listen {
+    /// `signet proxy|guard --listen 127.0.0.1:0 …`; the process and its endpoint URL.
+    fn listen(&self, args: &[&str]) -> (Proc, String);
+    /// The log's entries without their indices.
+    fn log_entries(&self) -> Vec<Entry>;
 }
 
-impl Home {
-    fn new() -> Self {
-        let h = Home {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        let o = h.run(&["init", "--unencrypted"]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        h
-    }
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(signet());
-        c.args(args)
-            .env("SIGNET_HOME", self.path())
-            .env_remove("SIGNET_LOG")
-            .env_remove("SIGNET_CONFIG")
-            .env("SIGNET_LOG_LEVEL", "info");
-        c
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).stdin(Stdio::null()).output().unwrap()
-    }
-    fn did(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path().join(format!("keys/{name}.pub")))
-            .unwrap()
-            .trim()
-            .to_owned()
-    }
-    fn public_key(&self, name: &str) -> PublicKey {
-        self.did(name).parse::<Did>().unwrap().public_key().clone()
-    }
-    /// `signet proxy|guard --listen 127.0.0.1:0 …`; the process and its endpoint URL.
+impl Listen for Home {
     fn listen(&self, args: &[&str]) -> (Proc, String) {
         let mut all = args.to_vec();
         all.extend(["--listen", "127.0.0.1:0"]);
-        let (p, rest) = spawn(self.command(&all), Some("listening on "));
+        let mut cmd = self.command(&all);
+        cmd.env("SIGNET_LOG_LEVEL", "info");
+        let (p, rest) = spawn(cmd, Some("listening on "));
         let url = rest.split_whitespace().next().unwrap().to_owned();
         (p, url)
     }
-    fn entries(&self) -> Vec<Entry> {
-        let store = SqliteStore::open_read_only(&self.path().join("log/signet.db")).unwrap();
-        store
-            .query(&Filter::default())
-            .unwrap()
-            .into_iter()
-            .map(|e| Entry::from_leaf_data(&e.data).unwrap())
-            .collect()
-    }
-    fn verify_log(&self) {
-        let o = self.run(&["log", "verify"]);
-        assert!(
-            o.status.success() && String::from_utf8_lossy(&o.stdout).starts_with("VALID"),
-            "log verify: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
+    fn log_entries(&self) -> Vec<Entry> {
+        self.entries().into_iter().map(|(_, e)| e).collect()
     }
 }
 
@@ -223,15 +145,10 @@ fn client(url: &str, headers: &[&str], calls: &Value) -> Result<Value, String> {
 
 /// The Python SDK's Streamable HTTP client in an era (`handshake` / `modern`).
 fn client_in(era: &str, url: &str, headers: &[&str], calls: &Value) -> Result<Value, String> {
-    let mut cmd = Command::new(peers().join("py/bin/python"));
-    cmd.arg(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/peers/mcp_http_client.py")
-            .display()
-            .to_string(),
-    )
-    .args(["--era", era])
-    .arg(url);
+    let mut cmd = Command::new(python());
+    cmd.arg(peer_script("mcp_http_client.py"))
+        .args(["--era", era])
+        .arg(url);
     for h in headers {
         cmd.args(["--header", h]);
     }
@@ -270,24 +187,11 @@ fn without_receipt(call: &Value) -> Value {
 /// A Python-SDK MCP server (`tests/peers/py_server.py`) over Streamable HTTP.
 fn py_server() -> (Proc, String) {
     let port = free_port();
-    let mut cmd = Command::new(peers().join("py/bin/python"));
-    cmd.arg(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/peers/py_server.py")
-            .display()
-            .to_string(),
-    )
-    .env("PY_SERVER_HTTP_PORT", port.to_string());
+    let mut cmd = Command::new(python());
+    cmd.arg(peer_script("py_server.py"))
+        .env("PY_SERVER_HTTP_PORT", port.to_string());
     let (p, _) = spawn(cmd, None);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the Python server did not start: {}",
-            p.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_port(port, &|| p.stderr());
     (p, format!("http://127.0.0.1:{port}/mcp"))
 }
 
@@ -373,7 +277,7 @@ fn bilateral(server: Proc, server_url: &str, era: &str, calls: &Value, n: usize)
     // At the agent's side the guard's receipt is `remote` (its log index is in the guard's
     // log); at the guard it is its own.
     let pairs = |home: &Home, remote: bool| -> Vec<(String, String)> {
-        let entries = home.entries();
+        let entries = home.log_entries();
         let intents: Vec<&str> = entries
             .iter()
             .filter_map(|e| match e {
@@ -464,7 +368,7 @@ fn unsigned_calls_and_receipts_from_unpinned_keys_are_refused() {
 
     // The agent's signed call, replayed straight to the guard: the nonce was used.
     let (jws, args) = agent_home
-        .entries()
+        .log_entries()
         .into_iter()
         .find_map(|e| match e {
             Entry::Intent(i) => Some((i.jws, i.arguments.unwrap())),
@@ -494,7 +398,7 @@ fn unsigned_calls_and_receipts_from_unpinned_keys_are_refused() {
     guard.stop();
     agent_home.verify_log();
     let own = agent_home.public_key("gateway");
-    let failed = agent_home.entries().iter().any(|e| match e {
+    let failed = agent_home.log_entries().iter().any(|e| match e {
         Entry::Receipt(r) => {
             let v = statement::verify::<Receipt>(&r.jws, None).unwrap();
             v.key == own && v.statement.outcome == Outcome::Failed
@@ -713,7 +617,10 @@ fn the_listener_refuses_what_it_should() {
     assert_eq!(raw(&url, "PUT", &[auth], init).0, 405);
     // None of the refused calls reached the log.
     assert!(
-        !home.entries().iter().any(|e| matches!(e, Entry::Intent(_))),
+        !home
+            .log_entries()
+            .iter()
+            .any(|e| matches!(e, Entry::Intent(_))),
         "a refused request left an intent"
     );
 
@@ -811,8 +718,8 @@ fn the_conformance_suite_gives_the_same_results_through_signet() {
             .count();
         (intents, receipts)
     };
-    let (i, r) = count(agent_home.entries());
+    let (i, r) = count(agent_home.log_entries());
     assert!(i >= 10 && r >= i, "proxy log: {i} intents, {r} receipts");
-    let (i, r) = count(guard_home.entries());
+    let (i, r) = count(guard_home.log_entries());
     assert!(i >= 10 && r >= i, "guard log: {i} intents, {r} receipts");
 }

@@ -20,31 +20,13 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use signet_core::alg::PublicKey;
 use signet_core::did::Did;
 use signet_core::statement::{self, Intent, Outcome, Receipt};
 use signet_log::entry::Entry;
-use signet_log::sqlite::SqliteStore;
-use signet_log::store::{Filter, Store as _};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod support;
 
-fn peers() -> PathBuf {
-    let p = root().join("target/peers");
-    assert!(
-        p.join("py/bin/python").exists()
-            && p.join("js/node_modules/@modelcontextprotocol/server-everything")
-                .exists(),
-        "the MCP test peers are missing: run ./scripts/install-peers.sh (the README's test command does)"
-    );
-    p
-}
-
-fn python() -> String {
-    peers().join("py/bin/python").display().to_string()
-}
+use support::{Home, peers, python, signet};
 
 fn tests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
@@ -71,67 +53,19 @@ fn py_server() -> Vec<String> {
     ]
 }
 
-fn signet() -> String {
-    env!("CARGO_BIN_EXE_signet").to_owned()
-}
-
-/// A throw-away `SIGNET_HOME` with keys from `signet init --unencrypted`.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Self {
-        let h = Home {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        let o = h.run(&["init", "--unencrypted"]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        h
-    }
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(signet())
-            .args(args)
-            .env("SIGNET_HOME", self.path())
-            .env_remove("SIGNET_LOG")
-            .env_remove("SIGNET_CONFIG")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-    fn public_key(&self, name: &str) -> PublicKey {
-        let text = std::fs::read_to_string(self.path().join(format!("keys/{name}.pub"))).unwrap();
-        text.trim().parse::<Did>().unwrap().public_key().clone()
-    }
+/// What the stdio tests add to a home.
+trait Proxied {
     /// `signet proxy [args] -- server…` as a command line.
+    fn proxied(&self, args: &[&str], server: &[String]) -> Vec<String>;
+}
+
+impl Proxied for Home {
     fn proxied(&self, args: &[&str], server: &[String]) -> Vec<String> {
         let mut v = vec![signet(), "proxy".to_owned()];
         v.extend(args.iter().map(|s| (*s).to_owned()));
         v.push("--".into());
         v.extend(server.iter().cloned());
         v
-    }
-    fn entries(&self) -> Vec<(u64, Entry)> {
-        let store = SqliteStore::open_read_only(&self.path().join("log/signet.db")).unwrap();
-        store
-            .query(&Filter::default())
-            .unwrap()
-            .into_iter()
-            .map(|e| (e.index, Entry::from_leaf_data(&e.data).unwrap()))
-            .collect()
-    }
-    fn verify_log(&self) {
-        let o = self.run(&["log", "verify"]);
-        assert!(
-            o.status.success(),
-            "log verify: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert!(String::from_utf8_lossy(&o.stdout).starts_with("VALID"));
     }
 }
 

@@ -14,71 +14,17 @@
 #![expect(clippy::arithmetic_side_effects, reason = "tests")]
 
 use std::io::{BufRead as _, BufReader, Read as _};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod support;
 
-fn python() -> String {
-    let p = root().join("target/peers/py/bin/python");
-    assert!(
-        p.exists(),
-        "the Python MCP SDK is missing: run ./scripts/install-peers.sh (the README's test command does)"
-    );
-    p.display().to_string()
-}
+use support::{Home, peer_script, python, root, signet};
 
 fn client_script() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/peers/serve_client.py")
-        .display()
-        .to_string()
-}
-
-fn signet() -> String {
-    env!("CARGO_BIN_EXE_signet").to_owned()
-}
-
-/// A throw-away `SIGNET_HOME` with keys from `signet init --unencrypted`.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Self {
-        let h = Home {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        let o = h.run(&["init", "--unencrypted"]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        h
-    }
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(signet());
-        c.args(args)
-            .env("SIGNET_HOME", self.path())
-            .env_remove("SIGNET_LOG")
-            .env_remove("SIGNET_CONFIG")
-            .env_remove("SIGNET_KEY_SOURCE");
-        c
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).stdin(Stdio::null()).output().unwrap()
-    }
-    fn did(&self) -> String {
-        std::fs::read_to_string(self.path().join("keys/agent.pub"))
-            .unwrap()
-            .trim()
-            .to_owned()
-    }
+    peer_script("serve_client.py")
 }
 
 fn wait_timeout(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
@@ -211,7 +157,7 @@ fn check_report(home: &Home, report: &Value, era: &str) -> String {
     }
 
     let ident = &r[0]["structuredContent"];
-    assert_eq!(ident["did"], home.did(), "{ident}");
+    assert_eq!(ident["did"], home.did("agent"), "{ident}");
     assert!(ident.get("private_key").is_none() && !r[0].to_string().contains("PRIVATE"));
 
     let signed = &r[1]["structuredContent"];
@@ -221,11 +167,11 @@ fn check_report(home: &Home, report: &Value, era: &str) -> String {
     assert!(signed["log_index"].as_u64().is_some(), "{signed}");
     assert_eq!(signed["statement"]["tool"], "file:read");
     assert_eq!(signed["statement"]["aud"], "signet:serve");
-    assert_eq!(signed["signer"], home.did());
+    assert_eq!(signed["signer"], home.did("agent"));
 
     assert_eq!(r[2]["structuredContent"]["verdict"], "VALID", "{}", r[2]);
     assert_eq!(r[2]["structuredContent"]["kind"], "signet-intent+jws");
-    assert_eq!(r[2]["structuredContent"]["signer"], home.did());
+    assert_eq!(r[2]["structuredContent"]["signer"], home.did("agent"));
 
     let rows = r[3]["structuredContent"]["actions"].as_array().unwrap();
     let row = rows
