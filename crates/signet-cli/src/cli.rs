@@ -127,9 +127,14 @@ pub struct HttpArgs {
     /// (then set a bearer token).
     #[arg(long, value_name = "ADDR", requires = "upstream")]
     pub listen: Option<std::net::SocketAddr>,
-    /// The upstream MCP endpoint, `http://host:port/path`; the listener serves the same path.
+    /// The upstream MCP endpoint, `http(s)://host:port/path`; the listener serves the same
+    /// path.
     #[arg(long, value_name = "URL", requires = "listen")]
     pub upstream: Option<String>,
+    /// PEM file of the CA certificate(s) an https upstream's certificate must chain to
+    /// (default: the Mozilla roots).
+    #[arg(long, value_name = "PEM", requires = "upstream")]
+    pub upstream_ca: Option<std::path::PathBuf>,
     /// Require `Authorization: Bearer <token>` on the listener, the token read from this
     /// environment variable (it is not forwarded upstream).
     #[arg(long, value_name = "VAR")]

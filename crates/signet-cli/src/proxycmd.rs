@@ -327,6 +327,10 @@ fn http_setup(
     opts.max_message_bytes = max_message_bytes;
     opts.allowed_origins.clone_from(&h.allow_origins);
     opts.loopback = listen.ip().is_loopback();
+    if let Some(ca) = &h.upstream_ca {
+        opts.trust_upstream_ca(&config::expand(ca))
+            .map_err(|e| anyhow!("--upstream-ca: {e}"))?;
+    }
     if let Some(var) = &h.bearer_token_env {
         let token = std::env::var(var)
             .map_err(|_| anyhow!("--bearer-token-env {var}: the variable is not set"))?;

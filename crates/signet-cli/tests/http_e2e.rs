@@ -14,7 +14,7 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -722,4 +722,128 @@ fn the_conformance_suite_gives_the_same_results_through_signet() {
     assert!(i >= 10 && r >= i, "proxy log: {i} intents, {r} receipts");
     let (i, r) = count(guard_home.log_entries());
     assert!(i >= 10 && r >= i, "guard log: {i} intents, {r} receipts");
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it (openssl); the CA's PEM path
+/// and the server's certificate and key paths.
+fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=signet test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+#[test]
+fn an_https_upstream_is_reached_over_verified_tls() {
+    let (_server, server_url) = everything();
+    let server_port: u16 = server_url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/mcp")
+        .parse()
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_pki(tmp.path());
+    let tls_port = free_port();
+    let mut cmd = Command::new(python());
+    cmd.arg(peer_script("tls_relay.py"))
+        .arg(tls_port.to_string())
+        .arg(server_port.to_string())
+        .arg(&cert)
+        .arg(&key);
+    let (_relay, _) = spawn(cmd, Some("ready"));
+    let https_url = format!("https://127.0.0.1:{tls_port}/mcp");
+    let echo = json!([{"tool": "echo", "arguments": {"message": "over tls"}}]);
+
+    // Trusting the test CA: the call goes through and is attested.
+    let home = Home::new();
+    let (proxy, url) = home.listen(&[
+        "proxy",
+        "--upstream",
+        &https_url,
+        "--upstream-ca",
+        ca.to_str().unwrap(),
+    ]);
+    let r = client(&url, &[], &echo).unwrap_or_else(|e| panic!("{e}\n{}", proxy.stderr()));
+    assert_eq!(r["calls"][0]["content"][0]["text"], "Echo: over tls");
+    assert!(r["calls"][0]["meta"]["dev.signet/receipt"].is_string());
+    proxy.stop();
+    home.verify_log();
+
+    // With the default (Mozilla) roots the test CA is unknown: nothing reaches the server.
+    let other = Home::new();
+    let (proxy, url) = other.listen(&["proxy", "--upstream", &https_url]);
+    let err = client(&url, &[], &echo).expect_err("an untrusted certificate must fail");
+    assert!(!err.is_empty());
+    let stderr = proxy.stop();
+    assert!(
+        stderr.contains("could not be reached") && stderr.to_lowercase().contains("certificate"),
+        "{stderr}"
+    );
 }

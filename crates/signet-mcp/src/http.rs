@@ -16,6 +16,8 @@
 //!   on a loopback listener the `Host` must be a loopback name too (DNS rebinding); an
 //!   optional bearer token guards the listener; no CORS headers are added; bodies and SSE
 //!   events are size-limited; `Accept-Encoding` is not forwarded (signet reads the bodies).
+//! - An `https://` upstream is reached over TLS (rustls), its certificate checked against
+//!   the Mozilla roots or a CA given in config.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -31,9 +33,11 @@ use http::{Method, Request, Response, StatusCode, Uri};
 use http_body::{Frame, SizeHint};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::CertificateDer;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -55,6 +59,9 @@ pub struct HttpOptions {
     pub allowed_origins: Vec<String>,
     /// Whether the listener is bound to a loopback address (then `Host` must be loopback).
     pub loopback: bool,
+    /// For an `https://` upstream: the CA certificates its certificate must chain to
+    /// (`None`: the Mozilla roots of `webpki-roots`).
+    pub upstream_roots: Option<Vec<CertificateDer<'static>>>,
 }
 
 impl HttpOptions {
@@ -67,13 +74,12 @@ impl HttpOptions {
             .parse()
             .map_err(|e| format!("upstream `{upstream}` is not a URL: {e}"))?;
         match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
+            Some("http" | "https") => {}
+            _ => {
                 return Err(format!(
-                    "upstream `{upstream}`: https upstreams are not supported yet; put the guard or a TLS-terminating proxy on the server's machine and reach it over http on a trusted network"
+                    "upstream `{upstream}` must be an http:// or https:// URL"
                 ));
             }
-            _ => return Err(format!("upstream `{upstream}` must be an http:// URL")),
         }
         if uri.authority().is_none() {
             return Err(format!("upstream `{upstream}` has no host"));
@@ -89,7 +95,43 @@ impl HttpOptions {
             bearer_token: None,
             allowed_origins: Vec::new(),
             loopback: true,
+            upstream_roots: None,
         })
+    }
+
+    /// Trust only the CA certificates in the PEM file `path` for an https upstream.
+    ///
+    /// # Errors
+    /// The file cannot be read or holds no certificate.
+    pub fn trust_upstream_ca(&mut self, path: &std::path::Path) -> Result<(), String> {
+        use rustls::pki_types::pem::PemObject as _;
+        let certs = CertificateDer::pem_file_iter(path)
+            .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+            .map_err(|e| format!("CA file `{}`: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!("CA file `{}` holds no certificate", path.display()));
+        }
+        self.upstream_roots = Some(certs);
+        Ok(())
+    }
+
+    /// The TLS client configuration for an https upstream.
+    fn tls_config(&self) -> std::io::Result<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        match &self.upstream_roots {
+            Some(certs) => {
+                for c in certs {
+                    roots.add(c.clone()).map_err(std::io::Error::other)?;
+                }
+            }
+            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Ok(rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(std::io::Error::other)?
+            .with_root_certificates(roots)
+            .with_no_client_auth())
     }
 }
 
@@ -145,7 +187,7 @@ impl http_body::Body for ProxyBody {
 
 struct Ctx {
     gateway: Arc<Gateway>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     opts: HttpOptions,
     next_scope: AtomicU64,
 }
@@ -164,7 +206,13 @@ pub async fn serve(
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(Duration::from_secs(10)));
     connector.set_nodelay(true);
-    let client = Client::builder(TokioExecutor::new()).build(connector);
+    connector.enforce_http(false);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(opts.tls_config()?)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
+    let client = Client::builder(TokioExecutor::new()).build(https);
     let ctx = Arc::new(Ctx {
         gateway,
         client,
@@ -1138,7 +1186,7 @@ mod tests {
     #[test]
     fn upstream_urls() {
         assert!(HttpOptions::new("http://127.0.0.1:9/mcp").is_ok());
-        assert!(HttpOptions::new("https://example.com/mcp").is_err());
+        assert!(HttpOptions::new("https://example.com/mcp").is_ok());
         assert!(HttpOptions::new("ftp://x/").is_err());
         assert!(HttpOptions::new("/mcp").is_err());
     }
