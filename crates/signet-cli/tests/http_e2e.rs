@@ -510,10 +510,13 @@ fn server_sent_events_are_relayed_as_they_stream() {
         call,
     );
     let mut seen: Vec<(Instant, String)> = Vec::new();
+    let mut ids: Vec<String> = Vec::new();
     for line in BufReader::new(stream).lines() {
         let Ok(line) = line else { break };
         if let Some(data) = line.strip_prefix("data: ") {
             seen.push((Instant::now(), data.to_owned()));
+        } else if let Some(id) = line.strip_prefix("id: ") {
+            ids.push(id.to_owned());
         }
     }
     let progress: Vec<&(Instant, String)> = seen
@@ -540,6 +543,39 @@ fn server_sent_events_are_relayed_as_they_stream() {
         gap >= Duration::from_millis(1500),
         "the first progress notification came only {gap:?} before the result"
     );
+
+    // Resumption (handshake era): a GET with `Last-Event-ID` = the first event's id gets
+    // the rest of the stream again, through proxy and guard, ids kept.
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    let get = send_raw(
+        &proxy_url,
+        "GET",
+        &[
+            ("mcp-session-id", &sid),
+            ("mcp-protocol-version", "2025-06-18"),
+            ("last-event-id", &ids[0]),
+        ],
+        "",
+    );
+    get.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut replay = String::new();
+    for line in BufReader::new(get).lines() {
+        let Ok(line) = line else { break }; // the stream stays open: stop at the timeout
+        replay.push_str(&line);
+        replay.push('\n');
+        if line.contains(r#""id":2"#) {
+            break;
+        }
+    }
+    for id in &ids[1..] {
+        assert!(
+            replay.contains(&format!("id: {id}")),
+            "{id} not replayed:\n{replay}"
+        );
+    }
+    assert!(!replay.contains(&format!("id: {}", ids[0])), "{replay}");
+    proxy.stop();
+    guard.stop();
 }
 
 #[test]
