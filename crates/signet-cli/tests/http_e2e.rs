@@ -303,6 +303,8 @@ fn bilateral(server: Proc, server_url: &str, era: &str, calls: &Value, n: usize)
                     .unwrap_or_else(|| panic!("no intent for receipt {r}"));
                 let vi = statement::verify::<Intent>(intent, None).unwrap();
                 assert_eq!(vi.key, agent_key, "the intent is the agent's");
+                // The handshake era's `Mcp-Session-Id` is signed into the intent.
+                assert_eq!(vi.statement.session.is_some(), era == "handshake");
                 assert_eq!(vi.statement.aud.as_str(), guard_url);
                 ((*intent).to_owned(), r)
             })

@@ -26,7 +26,7 @@ use signet_core::digest::Digest;
 use signet_core::replay::{NonceStore, ReplayWindow, UnixTime};
 use signet_core::statement::{
     self, Audience, Decision, Effect, Intent, IntentV1, Nonce, Outcome, Receipt, ReceiptV1, RpcId,
-    ToolName,
+    SessionId, ToolName,
 };
 use signet_log::entry::{Entry, IntentEntry, PinChange, PinEntry, ReceiptEntry};
 
@@ -392,14 +392,15 @@ impl Gateway {
 
     /// A line from the client.
     pub fn on_client(&self, line: &[u8]) -> Verdict {
-        self.on_client_in(None, line)
+        self.on_client_in(None, None, line)
     }
 
     /// A message from the client, in a transport `scope`: JSON-RPC ids only need to be
     /// unique within a scope (the HTTP transport makes one per POST, whose response stream
     /// carries the answer), and the answer is matched in the same scope
-    /// ([`Gateway::on_server_in`]).
-    pub fn on_client_in(&self, scope: Option<&str>, line: &[u8]) -> Verdict {
+    /// ([`Gateway::on_server_in`]). `session`: the transport's MCP session id
+    /// (`Mcp-Session-Id`), signed into intents made here.
+    pub fn on_client_in(&self, scope: Option<&str>, session: Option<&str>, line: &[u8]) -> Verdict {
         let Ok(text) = std::str::from_utf8(line) else {
             return Verdict::Answer(error_line(
                 "null",
@@ -436,7 +437,9 @@ impl Gateway {
             }
         };
         match &msg.kind {
-            Kind::Request { method, id } if method == "tools/call" => self.on_call(&msg, id, scope),
+            Kind::Request { method, id } if method == "tools/call" => {
+                self.on_call(&msg, id, scope, session)
+            }
             Kind::Request { method, id } if method == "tools/list" => {
                 let cursor = msg
                     .params()
@@ -453,7 +456,13 @@ impl Gateway {
         }
     }
 
-    fn on_call(&self, msg: &Message<'_>, id: &str, scope: Option<&str>) -> Verdict {
+    fn on_call(
+        &self,
+        msg: &Message<'_>,
+        id: &str,
+        scope: Option<&str>,
+        session: Option<&str>,
+    ) -> Verdict {
         let bad = |why: String| Verdict::Answer(error_line(id, codes::INVALID_PARAMS, &why));
         let params = match msg.params() {
             Ok(Some(p)) => p,
@@ -557,7 +566,7 @@ impl Gateway {
                     iat: now,
                     nonce,
                     rpc_id,
-                    session: None,
+                    session: session.and_then(|s| SessionId::new(s).ok()),
                     inputs,
                     prev,
                 };

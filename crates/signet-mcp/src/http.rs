@@ -444,19 +444,26 @@ async fn post(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<ProxyBody> {
     }
     let n = ctx.next_scope.fetch_add(1, Ordering::Relaxed);
     let scope = format!("post-{n}");
+    let session = parts
+        .headers
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let verdict = {
         let gw = Arc::clone(&ctx.gateway);
         let scope = scope.clone();
         let body = body.clone();
-        tokio::task::spawn_blocking(move || gw.on_client_in(Some(&scope), &body))
-            .await
-            .unwrap_or_else(|e| {
-                Verdict::Answer(error_line(
-                    "null",
-                    codes::INTERNAL_ERROR,
-                    &format!("signet: {e}"),
-                ))
-            })
+        tokio::task::spawn_blocking(move || {
+            gw.on_client_in(Some(&scope), session.as_deref(), &body)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Verdict::Answer(error_line(
+                "null",
+                codes::INTERNAL_ERROR,
+                &format!("signet: {e}"),
+            ))
+        })
     };
     let outgoing = match verdict {
         Verdict::Pass => body,
