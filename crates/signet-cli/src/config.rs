@@ -126,6 +126,11 @@ pin_mode = "warn"
 # refuses to start if the file is not signed by one of these keys.
 # pin_signers = ["did:key:z6Mk…"]
 
+# HTTP upstream behind a `signet guard`: the guard's receipt key(s). Each result must then
+# carry a valid receipt from one of them (logged with the intent: a bilateral record);
+# a result without one is withheld. Also `signet proxy --server-key DID`.
+# server_keys = ["did:key:z6Mk…"]
+
 # When the log cannot be written or a key cannot be loaded: "closed" (no call goes through)
 # or "open" (calls go through unsigned/unlogged; recorded as dangerous). Keep "closed".
 fail_mode = "closed"
