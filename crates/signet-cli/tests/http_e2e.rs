@@ -885,3 +885,64 @@ fn an_https_upstream_is_reached_over_verified_tls() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_guard_enforces_its_policy_and_the_proxy_passes_on_its_signed_refusal() {
+    let (_server, server_url) = everything();
+    let guard_home = Home::new();
+    std::fs::write(
+        guard_home.path().join("no-sums.cedar"),
+        "@id(\"no-sums\")\n@reason(\"this server does no arithmetic\")\n\
+         forbid (principal, action == Signet::Action::\"call_tool\", resource)\n\
+         when { resource.name == \"get-sum\" };\n",
+    )
+    .unwrap();
+    std::fs::write(
+        guard_home.path().join("signet.toml"),
+        "[policy]\nfiles = [\"no-sums.cedar\"]\n",
+    )
+    .unwrap();
+    let (guard, guard_url) = guard_home.listen(&["guard", "--upstream", &server_url]);
+    let agent_home = Home::new();
+    let guard_did = guard_home.did("gateway");
+    let (proxy, proxy_url) = agent_home.listen(&[
+        "proxy",
+        "--upstream",
+        &guard_url,
+        "--server-key",
+        &guard_did,
+    ]);
+    let r = client(
+        &proxy_url,
+        &[],
+        &json!([
+            {"tool": "get-sum", "arguments": {"a": 1, "b": 2}},
+            {"tool": "echo", "arguments": {"message": "allowed"}},
+        ]),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}\n{}", proxy.stderr(), guard.stderr()));
+    let refused = &r["calls"][0];
+    assert_eq!(refused["isError"], true);
+    let text = refused["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("BLOCKED by no-sums: this server does no arithmetic"),
+        "{text}"
+    );
+    let v = statement::verify::<Receipt>(
+        refused["meta"]["dev.signet/receipt"].as_str().unwrap(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        v.key,
+        guard_home.public_key("gateway"),
+        "the guard's refusal"
+    );
+    assert_eq!(v.statement.outcome, Outcome::Denied);
+    assert_eq!(v.statement.decision.rules, vec!["no-sums".to_owned()]);
+    assert_eq!(r["calls"][1]["content"][0]["text"], "Echo: allowed");
+    proxy.stop();
+    guard.stop();
+    agent_home.verify_log();
+    guard_home.verify_log();
+}

@@ -1117,7 +1117,11 @@ impl Gateway {
         if r.response != Some(digest) {
             return Err("does not match the result (its response digest differs)".into());
         }
-        if r.outcome != outcome {
+        // A call the guard refused comes back as an `isError` result (failed, seen from
+        // here) with a `denied` / `approval-required` receipt.
+        let refused = outcome == Outcome::Failed
+            && matches!(r.outcome, Outcome::Denied | Outcome::ApprovalRequired);
+        if r.outcome != outcome && !refused {
             return Err(format!(
                 "says `{}` but the result is `{outcome}`",
                 r.outcome
