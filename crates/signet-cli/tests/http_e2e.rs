@@ -946,3 +946,53 @@ fn the_guard_enforces_its_policy_and_the_proxy_passes_on_its_signed_refusal() {
     agent_home.verify_log();
     guard_home.verify_log();
 }
+
+#[test]
+fn a_client_that_goes_away_does_not_leave_a_call_unattested() {
+    let (_server, server_url) = everything();
+    let home = Home::new();
+    let (proxy, url) = home.listen(&["proxy", "--upstream", &server_url]);
+    let sid = session(&url);
+    // A two-second call with a progress notification each second; the client hangs up half
+    // a second in (the call was forwarded by then), so relaying the first notification
+    // fails: the stream must still be read to its end and the result attested.
+    let call = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"trigger-long-running-operation","arguments":{"duration":2,"steps":2},"_meta":{"progressToken":"p"}}}"#;
+    let stream = send_raw(
+        &url,
+        "POST",
+        &[
+            ("mcp-session-id", &sid),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+        call,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    stream.shutdown(std::net::Shutdown::Both).unwrap();
+    drop(stream);
+    // The server finishes the call after two seconds; the proxy still attests it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let executed = loop {
+        let found = home.log_entries().iter().any(|e| match e {
+            Entry::Receipt(r) => {
+                statement::verify::<Receipt>(&r.jws, None)
+                    .unwrap()
+                    .statement
+                    .outcome
+                    == Outcome::Executed
+            }
+            _ => false,
+        });
+        if found || Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        executed,
+        "no receipt for the abandoned call\n{:?}\n{}",
+        home.log_entries(),
+        proxy.stderr()
+    );
+    proxy.stop();
+    home.verify_log();
+}

@@ -442,6 +442,20 @@ async fn post(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<ProxyBody> {
             error_line(&id, codes::HEADER_MISMATCH, &format!("signet: {why}")),
         );
     }
+    // From here on the exchange runs in its own task: a client that goes away (its
+    // connection, and with it this handler, dropped) must not leave a logged intent without
+    // its forwarded call, or a result without its receipt.
+    let task = tokio::spawn(exchange(Arc::clone(&ctx), parts, body));
+    task.await.unwrap_or_else(|e| {
+        json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            error_line("null", codes::INTERNAL_ERROR, &format!("signet: {e}")),
+        )
+    })
+}
+
+/// One POSTed message through the gateway, to the upstream and back.
+async fn exchange(ctx: Arc<Ctx>, parts: http::request::Parts, body: Bytes) -> Response<ProxyBody> {
     let n = ctx.next_scope.fetch_add(1, Ordering::Relaxed);
     let scope = format!("post-{n}");
     let session = parts
@@ -779,6 +793,8 @@ async fn relay_sse(
     let mut parser = SseParser::new(ctx.opts.max_message_bytes);
     let mut client_gone = false;
     let mut ended = "the server's event stream ended".to_owned();
+    // An oversized event cuts the stream: nothing after it is relayed.
+    let mut cut = false;
     loop {
         let frame = match body.frame().await {
             None => break,
@@ -795,12 +811,15 @@ async fn relay_sse(
             Ok(events) => relay_events(&ctx, scope.as_deref(), events, &tx, &mut client_gone).await,
             Err(why) => {
                 ended = why;
+                cut = true;
                 break;
             }
         }
     }
-    let last = parser.finish();
-    relay_events(&ctx, scope.as_deref(), last, &tx, &mut client_gone).await;
+    if !cut {
+        let last = parser.finish();
+        relay_events(&ctx, scope.as_deref(), last, &tx, &mut client_gone).await;
+    }
     if let Some(s) = &scope {
         for line in abandon(&ctx, s, &ended).await {
             let mut ev = BytesMut::from("event: message\ndata: ");
