@@ -557,6 +557,12 @@ fn check_mirrors(headers: &HeaderMap, body: &[u8]) -> Result<(), (String, String
         .filter(|i| jsonrpc::is_id(i))
         .unwrap_or_else(|| "null".to_owned());
     let fail = |why: String| Err((id.clone(), why));
+    // A mirror header given twice could be read one way here and another way further on.
+    for name in ["mcp-method", "mcp-name", "mcp-protocol-version"] {
+        if headers.get_all(name).iter().nth(1).is_some() {
+            return fail(format!("the `{name}` header is given more than once"));
+        }
+    }
     if let Some(b) = &body_version
         && modern
         && version_h != Some(b.as_str())
@@ -1118,6 +1124,12 @@ mod tests {
             )
             .is_err()
         );
+        // Twice is refused.
+        let mut twice = headers(&[("mcp-method", "tools/call"), ("mcp-name", "echo")]);
+        twice.append("mcp-name", HeaderValue::from_static("get-env"));
+        let (id, why) = check_mirrors(&twice, call).unwrap_err();
+        assert_eq!(id, "7");
+        assert!(why.contains("more than once"), "{why}");
         // Older versions may omit them.
         assert!(check_mirrors(&headers(&[("mcp-protocol-version", "2025-11-25")]), call).is_ok());
         // Values that are not visible ASCII travel base64-encoded.
