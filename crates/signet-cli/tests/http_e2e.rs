@@ -382,15 +382,7 @@ fn unsigned_calls_and_receipts_from_unpinned_keys_are_refused() {
         "jsonrpc": "2.0", "id": 9, "method": "tools/call",
         "params": {"name": "echo", "arguments": args, "_meta": {"dev.signet/intent": jws}},
     });
-    let (status, body) = raw(
-        &guard_url,
-        "POST",
-        &[
-            ("mcp-session-id", &sid),
-            ("mcp-protocol-version", "2025-06-18"),
-        ],
-        &replay.to_string(),
-    );
+    let (status, _, body) = read_all(post_in_session(&guard_url, &sid, &replay.to_string()));
     assert_eq!(status, 200, "{body}");
     let answer: Value = serde_json::from_str(&body).unwrap();
     let text = answer["result"]["content"][0]["text"].as_str().unwrap();
@@ -438,6 +430,19 @@ fn send_raw(url: &str, method: &str, headers: &[(&str, &str)], body: &str) -> Tc
     s
 }
 
+/// POST `body` in the handshake-era session `sid`; the connection, to read the answer from.
+fn post_in_session(url: &str, sid: &str, body: &str) -> TcpStream {
+    send_raw(
+        url,
+        "POST",
+        &[
+            ("mcp-session-id", sid),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+        body,
+    )
+}
+
 /// A handshake-era session (`initialize`, `notifications/initialized`); its id.
 fn session(url: &str) -> String {
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
@@ -451,15 +456,11 @@ fn session(url: &str) -> String {
                 .then(|| v.trim().to_owned())
         })
         .unwrap_or_else(|| panic!("no session id in {head}"));
-    let (status, ..) = raw_full(
+    let (status, ..) = read_all(post_in_session(
         url,
-        "POST",
-        &[
-            ("mcp-session-id", &id),
-            ("mcp-protocol-version", "2025-06-18"),
-        ],
+        &id,
         r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
-    );
+    ));
     assert_eq!(status, 202);
     id
 }
@@ -471,7 +472,11 @@ fn raw_full(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String, String) {
-    let mut s = send_raw(url, method, headers, body);
+    read_all(send_raw(url, method, headers, body))
+}
+
+/// Read an answer to its end (the requests say `connection: close`): status, head, body.
+fn read_all(mut s: TcpStream) -> (u16, String, String) {
     let mut resp = Vec::new();
     let _ = s.read_to_end(&mut resp);
     let text = String::from_utf8_lossy(&resp).into_owned();
@@ -502,15 +507,7 @@ fn server_sent_events_are_relayed_as_they_stream() {
     // Three progress notifications one second apart, then the result: through proxy and
     // guard each must arrive when the server sends it, not all at the end.
     let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"trigger-long-running-operation","arguments":{"duration":3,"steps":3},"_meta":{"progressToken":"p1"}}}"#;
-    let stream = send_raw(
-        &proxy_url,
-        "POST",
-        &[
-            ("mcp-session-id", &sid),
-            ("mcp-protocol-version", "2025-06-18"),
-        ],
-        call,
-    );
+    let stream = post_in_session(&proxy_url, &sid, call);
     let mut seen: Vec<(Instant, String)> = Vec::new();
     let mut ids: Vec<String> = Vec::new();
     for line in BufReader::new(stream).lines() {
@@ -957,15 +954,7 @@ fn a_client_that_goes_away_does_not_leave_a_call_unattested() {
     // a second in (the call was forwarded by then), so relaying the first notification
     // fails: the stream must still be read to its end and the result attested.
     let call = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"trigger-long-running-operation","arguments":{"duration":2,"steps":2},"_meta":{"progressToken":"p"}}}"#;
-    let stream = send_raw(
-        &url,
-        "POST",
-        &[
-            ("mcp-session-id", &sid),
-            ("mcp-protocol-version", "2025-06-18"),
-        ],
-        call,
-    );
+    let stream = post_in_session(&url, &sid, call);
     std::thread::sleep(Duration::from_millis(500));
     stream.shutdown(std::net::Shutdown::Both).unwrap();
     drop(stream);

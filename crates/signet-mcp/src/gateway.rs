@@ -1151,6 +1151,16 @@ impl Gateway {
         self.abandon(calls, why)
     }
 
+    /// Whether calls or listings made in `scope` still wait for their answer (cheap: no log
+    /// work, unlike [`Gateway::abandon_scope`]).
+    #[must_use]
+    pub fn waiting_in(&self, scope: &str) -> bool {
+        let st = self.state();
+        let prefix = scoped(Some(scope), "");
+        st.calls.values().any(|c| c.scope.as_deref() == Some(scope))
+            || st.lists.keys().any(|k| k.starts_with(&prefix))
+    }
+
     /// Like [`Gateway::abandon_pending`], for the calls made in one `scope` only (its
     /// response stream ended without answering them). Forgets the scope's listings too.
     pub fn abandon_scope(&self, scope: &str, why: &str) -> Vec<String> {

@@ -515,6 +515,10 @@ async fn exchange(ctx: Arc<Ctx>, parts: http::request::Parts, body: Bytes) -> Re
 }
 
 async fn abandon(ctx: &Ctx, scope: &str, why: &str) -> Vec<String> {
+    // The usual case, every request answered, costs no hand-off to the blocking pool.
+    if !ctx.gateway.waiting_in(scope) {
+        return Vec::new();
+    }
     let gw = Arc::clone(&ctx.gateway);
     let scope = scope.to_owned();
     let why = why.to_owned();
