@@ -618,6 +618,15 @@ impl PublicKey {
         &self.bytes
     }
 
+    /// The decoded Ed25519 key, for an [`Algorithm::Ed25519`] key (not the composite's half).
+    pub(crate) fn ed25519_key(&self) -> Option<&ed25519_dalek::VerifyingKey> {
+        if self.alg == Algorithm::Ed25519 {
+            self.ed25519.as_ref()
+        } else {
+            None
+        }
+    }
+
     /// The cache of the key's `did:key` text, filled only by [`crate::did`].
     pub(crate) fn did_text_cache(&self) -> &std::sync::OnceLock<String> {
         &self.did_text

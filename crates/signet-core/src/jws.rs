@@ -353,6 +353,37 @@ impl Jws {
     }
 }
 
+impl Jws {
+    /// [`Jws::verify`] with an Ed25519 signature check queued in `many` instead of done
+    /// here: `Ok(Some(ticket))` when queued (the signature is valid exactly when
+    /// `many.finish()[ticket]` is true, otherwise [`Jws::verify`] would have returned
+    /// [`Jws::refused`]), `Ok(None)` when checked here and valid, and [`Jws::verify`]'s
+    /// error otherwise.
+    ///
+    /// # Errors
+    /// As [`Jws::verify`].
+    pub fn verify_queued(
+        &self,
+        key: &PublicKey,
+        many: &mut crate::many::Ed25519Many,
+    ) -> Result<Option<usize>, JwsError> {
+        if key.algorithm() == self.header.alg
+            && let Some(input) = self.compact.as_bytes().get(..self.signing_input_len)
+            && let Some(ticket) = many.push(key, input, &self.signature)
+        {
+            return Ok(Some(ticket));
+        }
+        self.verify(key).map(|()| None)
+    }
+
+    /// The error [`Jws::verify`] returns for a well-formed signature of `alg` that does not
+    /// verify.
+    #[must_use]
+    pub fn refused(alg: crate::alg::Algorithm) -> JwsError {
+        JwsError::BadSignature(crate::alg::SignatureError::Invalid { alg }.to_string())
+    }
+}
+
 fn parse_header(bytes: &[u8]) -> Result<Header, JwsError> {
     match parse_canonical_header(bytes) {
         Some(header) => Ok(header),

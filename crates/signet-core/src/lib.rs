@@ -21,5 +21,6 @@ pub mod did;
 pub mod digest;
 pub mod envelope;
 pub mod jws;
+pub mod many;
 pub mod replay;
 pub mod statement;

@@ -667,6 +667,15 @@ pub fn verify_parsed<T: Statement>(
     }
     let key = resolve_key(&header.kid, key)?;
     jws.verify(&key)?;
+    verified_payload(jws, key)
+}
+
+/// The checks of [`verify_parsed`] after the signature's.
+fn verified_payload<T: Statement>(
+    jws: &Jws,
+    key: PublicKey,
+) -> Result<Verified<T>, StatementError> {
+    let header = jws.header();
     let statement: T =
         serde_json::from_slice(jws.payload()).map_err(|e| StatementError::Decode {
             kind: T::KIND,
@@ -686,6 +695,45 @@ pub fn verify_parsed<T: Statement>(
         kid: header.kid.clone(),
         key,
     })
+}
+
+/// [`verify_parsed`] with an Ed25519 signature check queued in `many` (see
+/// [`Jws::verify_queued`]) instead of done: returns the result of every other check and the
+/// queued check's ticket. When `many.finish()[ticket]` is false, [`verify_parsed`] would
+/// have returned [`signature_refused`] for the statement's algorithm, whatever the other
+/// checks say (the signature is checked before the payload is decoded); when it is true,
+/// the result is [`verify_parsed`]'s.
+pub fn verify_parsed_queued<T: Statement>(
+    jws: &Jws,
+    key: Option<&PublicKey>,
+    many: &mut crate::many::Ed25519Many,
+) -> (Result<Verified<T>, StatementError>, Option<usize>) {
+    let header = jws.header();
+    if header.typ != T::KIND {
+        return (
+            Err(StatementError::WrongKind {
+                expected: T::KIND,
+                got: header.typ,
+            }),
+            None,
+        );
+    }
+    let key = match resolve_key(&header.kid, key) {
+        Ok(k) => k,
+        Err(e) => return (Err(e), None),
+    };
+    let ticket = match jws.verify_queued(&key, many) {
+        Ok(t) => t,
+        Err(e) => return (Err(e.into()), None),
+    };
+    (verified_payload(jws, key), ticket)
+}
+
+/// The error [`verify_parsed`] returns for a statement whose signature (of `alg`) does not
+/// verify.
+#[must_use]
+pub fn signature_refused(alg: crate::alg::Algorithm) -> StatementError {
+    StatementError::Jws(Jws::refused(alg))
 }
 
 #[cfg(test)]

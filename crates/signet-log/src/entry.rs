@@ -21,6 +21,7 @@ use signet_core::alg::PublicKey;
 use signet_core::canon;
 use signet_core::digest::Digest;
 use signet_core::jws::Jws;
+use signet_core::many::Ed25519Many;
 use signet_core::replay::UnixTime;
 use signet_core::statement::{self, Intent, Receipt, StatementError};
 
@@ -224,6 +225,21 @@ impl Entry {
         self.summarize_with(Mode::Cached(cache))
     }
 
+    /// [`Entry::check_cached`] with the Ed25519 signature check queued in the cache instead
+    /// of done: returns the result of every other check and the queued check's ticket. Call
+    /// [`KeyCache::finish`] for the answers; where the ticket's answer is false the entry's
+    /// result is [`EntryError`] [`signature_refused`], whatever the other checks said (as
+    /// [`Entry::check`] checks the signature first). Same checks, same results, faster for
+    /// many entries (see `signet_core::many`).
+    pub fn check_queued(
+        &self,
+        cache: &mut KeyCache,
+    ) -> (Result<Summary, EntryError>, Option<usize>) {
+        cache.ticket = None;
+        let result = self.summarize_with(Mode::Queued(cache));
+        (result, cache.ticket.take())
+    }
+
     fn summarize(&self, verify: bool) -> Result<Summary, EntryError> {
         self.summarize_with(if verify { Mode::Verify } else { Mode::Decode })
     }
@@ -292,6 +308,17 @@ enum Mode<'a> {
     Verify,
     /// Verify with the same result, reusing decoded keys.
     Cached(&'a mut KeyCache),
+    /// As `Cached`, with the Ed25519 check queued in the cache.
+    Queued(&'a mut KeyCache),
+}
+
+/// The error an entry whose statement signature (Ed25519) does not verify gets from
+/// [`Entry::check`]: the result for a false answer to [`Entry::check_queued`]'s ticket.
+#[must_use]
+pub fn signature_refused() -> EntryError {
+    EntryError::from(statement::signature_refused(
+        signet_core::alg::Algorithm::Ed25519,
+    ))
 }
 
 /// Decode (and unless `mode` is [`Mode::Decode`], verify) the statement in `jws`.
@@ -311,6 +338,15 @@ fn statement_of<T: statement::Statement>(
             // A key that does not resolve takes the uncached path, which names the reason.
             None => verify_core(&parsed, key),
         },
+        Mode::Queued(cache) => match cache.resolve(&parsed.header().kid, key) {
+            Some(pk) => {
+                let (result, ticket) =
+                    statement::verify_parsed_queued::<T>(&parsed, Some(&pk), &mut cache.many);
+                cache.ticket = ticket;
+                Ok(result?.statement)
+            }
+            None => verify_core(&parsed, key),
+        },
         Mode::Verify => verify_core(&parsed, key),
     }
 }
@@ -328,13 +364,19 @@ fn verify_core<T: statement::Statement>(parsed: &Jws, key: Option<&str>) -> Resu
 /// with the resolved key, so every check and every reason is the core's. A decoded
 /// [`PublicKey`] keeps its Ed25519 point, so no point is decompressed again per statement.
 /// Pairs that do not resolve are not cached: they take the uncached path, which names the
-/// reason. Batched Ed25519 verification is deliberately not used: a batch equation accepts,
-/// with probability up to 1/2 per batch, a signature whose `R` has a small-order component,
-/// which `verify_strict` always refuses (see `docs/spec.md` §13.5).
+/// reason. [`Entry::check_queued`] also queues Ed25519 checks in the cache, answered by
+/// [`KeyCache::finish`] with `signet_core::many` (the same answers as `verify_strict`,
+/// computed together). Batched Ed25519 verification is deliberately not used: a batch
+/// equation accepts, with probability up to 1/2 per batch, a signature whose `R` has a
+/// small-order component, which `verify_strict` always refuses (see `docs/spec.md` §13.5).
 #[derive(Debug, Default)]
 pub struct KeyCache {
     /// `(kid, entry key)` → the resolved key.
     resolved: HashMap<(String, Option<String>), PublicKey>,
+    /// Queued Ed25519 checks.
+    many: Ed25519Many,
+    /// The ticket of the check the last statement queued.
+    ticket: Option<usize>,
 }
 
 /// Distinct keys kept at most; a log with more signers than this still verifies, with the
@@ -346,6 +388,11 @@ impl KeyCache {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Answer the checks [`Entry::check_queued`] queued, by ticket, and empty the queue.
+    pub fn finish(&mut self) -> Vec<bool> {
+        self.many.finish()
     }
 
     /// The key `kid` names (checked against the entry's `key`), if it resolves.

@@ -19,7 +19,9 @@
 //!
 //! Signatures are checked on all cores, in chunks, while the next chunk is read; each
 //! thread decodes a signer's key once ([`KeyCache`]) and otherwise checks every statement
-//! exactly as signet-core's `statement::verify_parsed` does.
+//! exactly as signet-core's `statement::verify_parsed` does, with the Ed25519 equations
+//! of a thread's part of a chunk computed together (`signet_core::many`: the same answer
+//! as `verify_strict` for each signature; not batch verification).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -113,28 +115,64 @@ type Job<'scope> = (
     std::thread::ScopedJoinHandle<'scope, Vec<Checked>>,
 );
 
-fn check_one(e: &StoredEntry, keys: &mut KeyCache) -> Checked {
-    let entry = Entry::from_leaf_data(&e.data).map_err(|err| err.to_string())?;
-    let summary = entry.check_cached(keys).map_err(|err| err.to_string())?;
-    let columns = (expected_columns(&entry, &summary) != e.columns)
-        .then(|| "stored listing columns differ from the entry".to_owned());
-    Ok((entry, summary, columns))
+/// Check one entry, with its Ed25519 signature check queued in `keys`; the ticket comes
+/// with the result (see [`Entry::check_queued`]).
+fn check_one(e: &StoredEntry, keys: &mut KeyCache) -> (Checked, Option<usize>) {
+    let entry = match Entry::from_leaf_data(&e.data) {
+        Ok(entry) => entry,
+        Err(err) => return (Err(err.to_string()), None),
+    };
+    let (summary, ticket) = entry.check_queued(keys);
+    let checked = summary.map_err(|err| err.to_string()).map(|summary| {
+        let columns = (expected_columns(&entry, &summary) != e.columns)
+            .then(|| "stored listing columns differ from the entry".to_owned());
+        (entry, summary, columns)
+    });
+    (checked, ticket)
 }
 
-fn check_chunk(chunk: &[StoredEntry]) -> Vec<Checked> {
+/// Check a part of a chunk with one thread's key cache.
+fn check_part(part: &[StoredEntry], keys: &mut KeyCache) -> Vec<Checked> {
+    let (mut results, tickets): (Vec<Checked>, Vec<Option<usize>>) =
+        part.iter().map(|e| check_one(e, keys)).unzip();
+    let answers = keys.finish();
+    for (result, ticket) in results.iter_mut().zip(tickets) {
+        // A signature that does not verify decides the entry's result, as in `Entry::check`.
+        if let Some(t) = ticket
+            && !answers.get(t).copied().unwrap_or(false)
+        {
+            *result = Err(crate::entry::signature_refused().to_string());
+        }
+    }
+    results
+}
+
+/// The verifier threads' key caches, kept from chunk to chunk (a cache holds each signer's
+/// decoded key and, for frequent signers, a precomputed table).
+fn key_caches() -> Vec<std::sync::Mutex<KeyCache>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .clamp(1, 16);
-    let per = chunk.len().div_ceil(threads).max(1);
+    (0..threads)
+        .map(|_| std::sync::Mutex::new(KeyCache::new()))
+        .collect()
+}
+
+fn check_chunk(chunk: &[StoredEntry], caches: &[std::sync::Mutex<KeyCache>]) -> Vec<Checked> {
+    let per = chunk.len().div_ceil(caches.len().max(1)).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = chunk
             .chunks(per)
-            .map(|part| {
+            .zip(caches)
+            .map(|(part, cache)| {
                 s.spawn(move || {
-                    let mut keys = KeyCache::new();
-                    part.iter()
-                        .map(|e| check_one(e, &mut keys))
-                        .collect::<Vec<_>>()
+                    // A poisoned cache (a verifier thread panicked) is replaced by a new one.
+                    let mut keys = cache.lock().unwrap_or_else(|p| {
+                        let mut g = p.into_inner();
+                        *g = KeyCache::new();
+                        g
+                    });
+                    check_part(part, &mut keys)
                 })
             })
             .collect();
@@ -241,13 +279,15 @@ pub fn verify_log_with<S: Store>(
             progress(st.expected_index, total);
         }
     };
+    let caches = key_caches();
+    let caches = &caches;
     std::thread::scope(|s| {
         let mut chunk: Vec<StoredEntry> = Vec::with_capacity(CHUNK);
         let mut in_flight: Option<Job<'_>> = None;
         let submit = |chunk: Vec<StoredEntry>| -> Job<'_> {
             let entries = Arc::new(chunk);
             let theirs = Arc::clone(&entries);
-            (entries, s.spawn(move || check_chunk(&theirs)))
+            (entries, s.spawn(move || check_chunk(&theirs, caches)))
         };
         let scanned = store.scan(0, &mut |e| {
             chunk.push(e);

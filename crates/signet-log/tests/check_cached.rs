@@ -1,12 +1,15 @@
-//! `Entry::check_cached` (what whole-log verification uses) gives exactly the result of
-//! `Entry::check` (signet-core's `statement::verify_parsed`), for valid entries and for
+//! `Entry::check_cached`, and `Entry::check_queued` with `KeyCache::finish` (what
+//! whole-log verification uses), give exactly the result of `Entry::check` (signet-core's
+//! `statement::verify_parsed`), reasons included, for valid entries and for
 //! signatures `verify_strict` refuses: a flipped bit, a non-canonical `s` (`s + ℓ`, which
 //! the plain Ed25519 equation accepts), a small-order `R`, a statement of the wrong kind,
-//! and entry keys that do not name the signer. Each case runs with a cold and a warm key
-//! cache.
+//! entry keys that do not name the signer, and a bad signature on an entry that is also
+//! wrong in another way (the signature's reason wins). Each case runs with a cold and a warm
+//! key cache, and queued among many others.
 
 #![expect(clippy::unwrap_used, reason = "tests")]
 #![expect(clippy::arithmetic_side_effects, reason = "tests")]
+#![expect(clippy::indexing_slicing, reason = "tests")]
 
 mod support;
 
@@ -98,6 +101,24 @@ fn cases() -> Vec<(&'static str, Entry, bool)> {
             false,
         ),
         (
+            "flipped signature bit and other arguments",
+            intent(
+                with_signature(jws, |s| s[3] ^= 0x10),
+                None,
+                Some(&serde_json::json!({"path": "/somewhere/else"})),
+            ),
+            false,
+        ),
+        (
+            "other arguments, valid signature",
+            intent(
+                jws.to_owned(),
+                None,
+                Some(&serde_json::json!({"path": "/somewhere/else"})),
+            ),
+            false,
+        ),
+        (
             "intent jws in a receipt entry",
             Entry::Receipt(ReceiptEntry {
                 jws: jws.to_owned(),
@@ -151,4 +172,42 @@ fn cached_check_matches_core_check() {
             );
         }
     }
+}
+
+/// The queued check's outcome once the queue is answered, as `verify_log` resolves it.
+fn queued_outcomes(entries: &[Entry], cache: &mut KeyCache) -> Vec<String> {
+    let queued: Vec<_> = entries.iter().map(|e| e.check_queued(cache)).collect();
+    let answers = cache.finish();
+    queued
+        .into_iter()
+        .map(|(result, ticket)| match ticket {
+            Some(t) if !answers[t] => format!("error {}", signet_log::entry::signature_refused()),
+            _ => outcome(result),
+        })
+        .collect()
+}
+
+#[test]
+fn queued_check_matches_core_check() {
+    let cases = cases();
+    let core: Vec<String> = cases.iter().map(|(_, e, _)| outcome(e.check())).collect();
+    // Each case alone, with a fresh queue.
+    for ((what, entry, _), want) in cases.iter().zip(&core) {
+        let got = queued_outcomes(std::slice::from_ref(entry), &mut KeyCache::new());
+        assert_eq!(&got[0], want, "{what} (alone)");
+    }
+    // All of them interleaved, many times over (so signers get precomputed tables), in one
+    // cache kept across queues.
+    let mut cache = KeyCache::new();
+    for _ in 0..3 {
+        let many: Vec<Entry> = (0..150)
+            .flat_map(|_| cases.iter().map(|(_, e, _)| e.clone()))
+            .collect();
+        let got = queued_outcomes(&many, &mut cache);
+        for (i, g) in got.iter().enumerate() {
+            let c = i % cases.len();
+            assert_eq!(g, &core[c], "{} (queued, position {i})", cases[c].0);
+        }
+    }
+    assert!(core.iter().filter(|c| c.starts_with("ok")).count() >= 3);
 }
