@@ -39,8 +39,8 @@
 //! Limits: the model trusts the disk to honour `fsync` and cannot cut inside a
 //! checkpoint (copying the WAL into the database file), which SQLite orders with its own
 //! syncs (WAL synced before the copy, database synced before the WAL is reused); the
-//! `kill -9` test runs with checkpoints on. Bytes before `L` are never changed, so the
-//! test does not model a disk that loses synced data.
+//! `kill -9` test runs with frequent checkpoints (the background ones too). Bytes before
+//! `L` are never changed, so the test does not model a disk that loses synced data.
 
 #![expect(clippy::unwrap_used, reason = "tests")]
 #![expect(clippy::panic, reason = "tests")]

@@ -8,8 +8,10 @@
 //! that made the entry durable). The test kills it with SIGKILL at a random moment and
 //! checks every promise.
 //!
-//! `--no-autocheckpoint` turns SQLite's automatic WAL checkpoints off before the log is
-//! opened, so the database file is not written while the tool runs and the WAL is only
+//! Without `--no-autocheckpoint` the WAL is checkpointed often (every 64 pages by the
+//! writer, every 20 entries by the background checkpointer), so kills land during
+//! checkpoints too. `--no-autocheckpoint` turns SQLite's automatic WAL checkpoints (and
+//! the background ones) off before the log is opened, so the database file is not written while the tool runs and the WAL is only
 //! appended to: the power-loss test relies on that to know which bytes were synced.
 
 use std::io::Write as _;
@@ -60,6 +62,12 @@ fn run() -> Result<(), String> {
     let store = SqliteStore::open(&db).map_err(|e| e.to_string())?;
     if no_checkpoint {
         store.set_wal_autocheckpoint(0).map_err(|e| e.to_string())?;
+    } else {
+        // Checkpoints often, the writer's and the background ones, so kills land in them.
+        store
+            .set_wal_autocheckpoint(64)
+            .map_err(|e| e.to_string())?;
+        store.set_background_checkpoint_entries(20);
     }
     let log = Log::open(
         store,
