@@ -46,8 +46,12 @@ const TABLE_AFTER: u32 = 1024;
 /// Keys with tables kept at most (about 100 KB each); more keys still verify, without one.
 const MAX_TABLES: usize = 64;
 
-/// Distinct keys remembered at most; the memory is cleared when full.
+/// Distinct keys remembered between queues at most: when [`Ed25519Many::finish`] finds
+/// more, it forgets them all (never while checks that need them are queued).
+#[cfg(not(test))]
 const MAX_KEYS: usize = 4096;
+#[cfg(test)]
+const MAX_KEYS: usize = 8;
 
 /// A queue of strict Ed25519 verifications, answered together by [`Ed25519Many::finish`].
 ///
@@ -136,10 +140,6 @@ impl Ed25519Many {
         h.update(a);
         h.update(msg);
         let k = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
-        if self.keys.len() >= MAX_KEYS && !self.keys.contains_key(&a) {
-            self.keys.clear();
-            self.tables = 0;
-        }
         let state = self.keys.entry(a).or_insert_with(|| {
             let point = vk.to_edwards();
             KeyState {
@@ -193,8 +193,7 @@ impl Ed25519Many {
                         };
                         (point, !state.small_order && !point.is_small_order())
                     }
-                    // Cleared since queued (more than MAX_KEYS keys): cannot happen, as
-                    // clearing only happens in `push` before this key's state is inserted.
+                    // Every queued key's state stays until the queue is answered.
                     None => (EdwardsPoint::default(), false),
                 },
             };
@@ -202,6 +201,10 @@ impl Ed25519Many {
             ok.push(fine);
         }
         let encoded: Vec<CompressedEdwardsY> = EdwardsPoint::compress_batch_alloc(&points);
+        if self.keys.len() > MAX_KEYS {
+            self.keys.clear();
+            self.tables = 0;
+        }
         pending
             .iter()
             .zip(ok)
@@ -400,6 +403,28 @@ mod tests {
         assert!(many.keys[&a].table.is_some());
         // Again, with the table from the start.
         assert_eq!(check_same(&cases, &mut many), accepted);
+    }
+
+    #[test]
+    fn many_more_keys_than_remembered_still_verify() {
+        // More distinct keys in one queue than are remembered between queues, twice over.
+        let mut many = Ed25519Many::new();
+        for round in 0..2_u8 {
+            let cases: Vec<_> = (0..u8::try_from(MAX_KEYS * 3).unwrap())
+                .map(|b| {
+                    let sk = key(b.wrapping_add(round));
+                    let msg = vec![b, round];
+                    let mut sig = sk.sign(&msg).as_bytes().to_vec();
+                    if b % 5 == 0 {
+                        sig[10] ^= 4;
+                    }
+                    (sk.public_key(), msg, sig)
+                })
+                .collect();
+            let accepted = check_same(&cases, &mut many);
+            assert_eq!(accepted, cases.len() - cases.len().div_ceil(5));
+            assert!(many.keys.is_empty(), "forgotten after the queue");
+        }
     }
 
     #[test]
