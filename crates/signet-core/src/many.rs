@@ -173,7 +173,8 @@ impl Ed25519Many {
     }
 
     /// Answer every queued check, in the order queued (position = the ticket
-    /// [`Ed25519Many::push`] returned), and empty the queue. Keys and tables are kept.
+    /// [`Ed25519Many::push`] returned), and empty the queue. Decoded keys and their tables
+    /// are kept for the next queue (all forgotten when more than 4096 keys were seen).
     pub fn finish(&mut self) -> Vec<bool> {
         let pending = std::mem::take(&mut self.pending);
         let mut points = Vec::with_capacity(pending.len());
