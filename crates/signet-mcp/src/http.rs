@@ -126,6 +126,10 @@ impl HttpOptions {
             }
             None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
         }
+        // rustls 0.23.48 marks ring's provider deprecated (no post-quantum key exchange);
+        // it is what the locked rustls offers without aws-lc's C build, and the allowance
+        // keeps a newer rustls from failing the build.
+        #[allow(deprecated, reason = "see above")]
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         Ok(rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
