@@ -1,5 +1,6 @@
 //! Tampering with the SQLite file directly (edit, delete, reorder, insert, truncate, …) is
-//! always detected by whole-log verification: every mutation, 100 %.
+//! always detected by whole-log verification: every mutation, 100 %. Bad signatures in a
+//! log of several verification chunks are reported at their own index.
 
 #![expect(clippy::unwrap_used, reason = "tests")]
 #![expect(clippy::indexing_slicing, reason = "tests")]
@@ -304,4 +305,96 @@ fn a_log_signed_by_another_key_is_rejected() {
     build(&path, 5);
     let other = NoteVerifier::new(ORIGIN, &key(9).public_key()).unwrap();
     assert!(detected(&path, &other));
+}
+
+/// `data` (an entry's leaf JSON) with one character of its JWS signature changed.
+fn with_bad_signature(data: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(data).unwrap();
+    let v: serde_json::Value = serde_json::from_str(text).unwrap();
+    let jws = v["jws"].as_str().unwrap();
+    let sig_at = jws.rfind('.').unwrap() + 11;
+    let mut bad = jws.to_owned();
+    let c = if &jws[sig_at..=sig_at] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    bad.replace_range(sig_at..=sig_at, c);
+    text.replacen(jws, &bad, 1).into_bytes()
+}
+
+#[test]
+fn bad_signatures_are_reported_by_index_across_many_chunks() {
+    // More than two of the verifier's 4096-entry chunks, signed by two keys, so each
+    // verifier thread's key cache (and its precomputed tables) is reused from chunk to
+    // chunk; one bad signature in the first chunk and one in the last.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.db");
+    let (agent, gateway) = (key(1), key(2));
+    let mut log = Log::open(
+        SqliteStore::open(&path).unwrap(),
+        key(3),
+        ORIGIN,
+        UnixTime(1_795_000_000),
+        "test",
+    )
+    .unwrap();
+    let mut at = log.size();
+    let mut entries = Vec::new();
+    for n in 0..4_600 {
+        entries.extend(call(&agent, &gateway, n, at));
+        at += 2;
+    }
+    for batch in entries.chunks(1000) {
+        log.append(batch).unwrap();
+    }
+    let key = log.verifier().clone();
+    log.close(UnixTime(1_795_000_999), "test").unwrap();
+    let total = {
+        let store = SqliteStore::open_read_only(&path).unwrap();
+        let report = verify_log(&store, &key, &mut |_, _| {}).unwrap();
+        assert!(report.is_valid(), "{:?}", report.problems.first());
+        assert_eq!(report.signatures, 9_200);
+        report.entries
+    };
+    assert!(total > 2 * 4096);
+    // Two receipts (a bad intent would also make its receipt name an intent that is not
+    // in the log): one early on, one near the end (index 0 is `log-opened`, intents are
+    // odd, receipts even, the last entry is `stop`).
+    let bad = [102_u64, total - 2];
+    assert!(bad.iter().all(|i| i % 2 == 0));
+    {
+        let c = Connection::open(&path).unwrap();
+        for i in bad {
+            let data: Vec<u8> = c
+                .query_row(
+                    "SELECT data FROM entries WHERE idx = ?1",
+                    [i64::try_from(i).unwrap()],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            c.execute(
+                "UPDATE entries SET data = ?1 WHERE idx = ?2",
+                params![with_bad_signature(&data), i64::try_from(i).unwrap()],
+            )
+            .unwrap();
+        }
+    }
+    let store = SqliteStore::open_read_only(&path).unwrap();
+    let report = verify_log(&store, &key, &mut |_, _| {}).unwrap();
+    let by_index: Vec<(u64, &str)> = report
+        .problems
+        .iter()
+        .filter_map(|p| p.index.map(|i| (i, p.reason.as_str())))
+        .collect();
+    assert_eq!(
+        by_index.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        bad.to_vec(),
+        "{:#?}",
+        report.problems
+    );
+    let refused = signet_log::entry::signature_refused().to_string();
+    for (i, reason) in by_index {
+        assert!(reason.contains(&refused), "entry {i}: {reason}");
+    }
 }
