@@ -658,6 +658,17 @@ pub fn verify_parsed<T: Statement>(
     jws: &Jws,
     key: Option<&PublicKey>,
 ) -> Result<Verified<T>, StatementError> {
+    let key = kind_and_key::<T>(jws, key)?;
+    jws.verify(&key)?;
+    verified_payload(jws, key)
+}
+
+/// The checks of [`verify_parsed`] before the signature's: the statement kind, and the key
+/// the header's `kid` names (checked against `key`).
+fn kind_and_key<T: Statement>(
+    jws: &Jws,
+    key: Option<&PublicKey>,
+) -> Result<PublicKey, StatementError> {
     let header = jws.header();
     if header.typ != T::KIND {
         return Err(StatementError::WrongKind {
@@ -665,9 +676,7 @@ pub fn verify_parsed<T: Statement>(
             got: header.typ,
         });
     }
-    let key = resolve_key(&header.kid, key)?;
-    jws.verify(&key)?;
-    verified_payload(jws, key)
+    resolve_key(&header.kid, key)
 }
 
 /// The checks of [`verify_parsed`] after the signature's.
@@ -708,17 +717,7 @@ pub fn verify_parsed_queued<T: Statement>(
     key: Option<&PublicKey>,
     many: &mut crate::many::Ed25519Many,
 ) -> (Result<Verified<T>, StatementError>, Option<usize>) {
-    let header = jws.header();
-    if header.typ != T::KIND {
-        return (
-            Err(StatementError::WrongKind {
-                expected: T::KIND,
-                got: header.typ,
-            }),
-            None,
-        );
-    }
-    let key = match resolve_key(&header.kid, key) {
+    let key = match kind_and_key::<T>(jws, key) {
         Ok(k) => k,
         Err(e) => return (Err(e), None),
     };

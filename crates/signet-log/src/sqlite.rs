@@ -858,21 +858,24 @@ mod tests {
         s.set_background_checkpoint_entries(50);
         let db_size = || std::fs::metadata(&path).unwrap().len();
         let before = db_size();
-        let blob = vec![b'x'; 2000];
-        for batch in 0..4_u64 {
-            let entries: Vec<StoredEntry> = (0..25)
-                .map(|i| StoredEntry {
-                    index: batch * 25 + i,
-                    data: blob.clone(),
-                    columns: Columns::default(),
+        // Commits batches `from..to` of 25 entries of 2 KB each.
+        let commit_batches = |s: &mut SqliteStore, from: u64, to: u64| {
+            for batch in from..to {
+                let entries: Vec<StoredEntry> = (0..25)
+                    .map(|i| StoredEntry {
+                        index: batch * 25 + i,
+                        data: vec![b'x'; 2000],
+                        columns: Columns::default(),
+                    })
+                    .collect();
+                s.commit(&Commit {
+                    entries: &entries,
+                    ..Commit::default()
                 })
-                .collect();
-            s.commit(&Commit {
-                entries: &entries,
-                ..Commit::default()
-            })
-            .unwrap();
-        }
+                .unwrap();
+            }
+        };
+        commit_batches(&mut s, 0, 4);
         // 100 entries of 2 KB: about 50 pages that only a checkpoint writes to the file.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while db_size() < before + 100 * 2000 && std::time::Instant::now() < deadline {
@@ -887,20 +890,7 @@ mod tests {
         // Off with automatic checkpoints: the file no longer grows.
         s.set_wal_autocheckpoint(0).unwrap();
         let off = db_size();
-        for batch in 4..8_u64 {
-            let entries: Vec<StoredEntry> = (0..25)
-                .map(|i| StoredEntry {
-                    index: batch * 25 + i,
-                    data: blob.clone(),
-                    columns: Columns::default(),
-                })
-                .collect();
-            s.commit(&Commit {
-                entries: &entries,
-                ..Commit::default()
-            })
-            .unwrap();
-        }
+        commit_batches(&mut s, 4, 8);
         drop(s.checkpointer.take()); // joins the thread: whatever it would do is done
         assert_eq!(db_size(), off);
         assert_eq!(s.size().unwrap(), 200);
